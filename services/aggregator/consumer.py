@@ -1,0 +1,111 @@
+"""The aggregator loop: read a batch, decode it, persist it with its offsets, repeat.
+
+Transient failures (the database restarting, a lost connection) retry the same batch
+with exponential backoff: the stored offsets did not move, so nothing is counted twice.
+A stale reader (another member advanced the offsets) drops the batch and rewinds.
+Anything else stops the loop loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    wait_exponential,
+)
+
+from services.aggregator.batch import BatchOutcome, BatchProcessor
+from services.aggregator.decode import Decoded, decode
+from services.aggregator.poison_guard import PoisonGuard
+from shared.clock import Clock
+from shared.db.errors import is_transient
+from shared.db.offsets import StaleConsumer
+from shared.log.interface import EventLogReader, LogBatch
+from shared.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+
+def _is_retriable(error: BaseException) -> bool:
+    return is_transient(error) and not isinstance(error, StaleConsumer)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    logger.warning("batch failed (attempt %d), retrying: %r", state.attempt_number, error)
+
+
+class Aggregator:
+    def __init__(
+        self,
+        reader: EventLogReader,
+        processor: BatchProcessor,
+        metrics: Metrics,
+        clock: Clock,
+        *,
+        batch_max: int,
+        max_wait_seconds: float = 0.5,
+        poison_guard: PoisonGuard | None = None,
+    ) -> None:
+        self._reader = reader
+        self._processor = processor
+        self._metrics = metrics
+        self._clock = clock
+        self._batch_max = batch_max
+        self._max_wait_seconds = max_wait_seconds
+        self._poison_guard = poison_guard or PoisonGuard()
+        self.caught_up = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set; the batch in hand is finished first."""
+        await self._reader.start()
+        try:
+            while not stop.is_set():
+                batch = await self._reader.read(self._batch_max, self._max_wait_seconds)
+                if not batch.records:
+                    self.caught_up.set()
+                    continue
+                self.caught_up.clear()
+                await self._handle(batch)
+        finally:
+            await self._reader.stop()
+
+    async def _handle(self, batch: LogBatch) -> None:
+        started = asyncio.get_running_loop().time()
+        decoded = decode(batch.records)
+        self._poison_guard.check(batch.records, decoded.poison)
+        try:
+            outcome = await self._persist(batch, decoded)
+        except StaleConsumer as stale:
+            logger.warning("dropping batch: %s", stale)
+            self._metrics.aggregator_batches.labels("stale").inc()
+            await self._reader.rewind()
+            return
+        await self._reader.committed(batch)
+        self._observe(outcome, asyncio.get_running_loop().time() - started)
+
+    async def _persist(self, batch: LogBatch, decoded: Decoded) -> BatchOutcome:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(_is_retriable),
+            wait=wait_exponential(multiplier=0.1, max=5.0),
+            before_sleep=_log_retry,
+            reraise=True,
+        ):
+            with attempt:
+                return await self._processor.process(batch, decoded, self._reader.topic)
+        raise AssertionError("unreachable: AsyncRetrying reraises")
+
+    def _observe(self, outcome: BatchOutcome, seconds: float) -> None:
+        metrics = self._metrics
+        metrics.aggregator_batches.labels("committed").inc()
+        metrics.aggregator_batch_seconds.observe(seconds)
+        metrics.aggregator_events.labels("applied").inc(len(outcome.new))
+        metrics.aggregator_events.labels("duplicate").inc(outcome.duplicates)
+        metrics.aggregator_events.labels("dead_lettered").inc(outcome.poison)
+        now = self._clock.now()
+        for touchpoint in outcome.new:
+            metrics.event_to_map_seconds.observe((now - touchpoint.received_at).total_seconds())

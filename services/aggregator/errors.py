@@ -1,0 +1,11 @@
+"""Aggregator errors."""
+
+from __future__ import annotations
+
+from shared.errors import JourneymapError
+
+
+class PoisonFlood(JourneymapError):
+    """Too much of the log is poison: the aggregator stops and needs a person."""
+
+    retriable = False

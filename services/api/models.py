@@ -1,0 +1,122 @@
+"""Public response models of the query API (distinct from table rows and domain values)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+JourneyStatusName = Literal["open", "converted", "abandoned"]
+
+
+class JourneyTouchpoint(BaseModel):
+    event_id: str
+    type: str = Field(description="Effective type: a purchase after conversion is a repeat.")
+    channel: str
+    occurred_at: datetime
+    revisit: bool = Field(description="A touchpoint of an earlier stage than the journey's.")
+
+
+class JourneyStage(BaseModel):
+    stage: str
+    entered_at: datetime
+    seconds_in_stage: float = Field(
+        description="Time in this stage; the current stage counts up to the last touchpoint."
+    )
+    touchpoints: list[JourneyTouchpoint]
+
+
+class StageTransition(BaseModel):
+    from_stage: str | None
+    to_stage: str
+    at: datetime
+    event_id: str
+
+
+class JourneySummary(BaseModel):
+    product_id: str
+    stage: str
+    status: JourneyStatusName
+    converted: bool
+    started_at: datetime
+    converted_at: datetime | None
+    last_event_at: datetime
+    touchpoint_count: int
+
+
+class JourneyMap(JourneySummary):
+    """One customer's path through the stages of buying one product."""
+
+    customer_id: str
+    revisits: int
+    revenue: float
+    transitions: list[StageTransition]
+    stages: list[JourneyStage] = Field(description="Stages reached, in order, with touchpoints.")
+    touchpoints_before_start: list[JourneyTouchpoint] = Field(
+        description="Neutral touchpoints for this product before its first staged one."
+    )
+
+
+class JourneyList(BaseModel):
+    customer_id: str
+    journeys: list[JourneySummary]
+
+
+class ChannelUse(BaseModel):
+    channel: str
+    touchpoints: int
+
+
+class ProductEngagement(BaseModel):
+    product_id: str
+    touchpoints: int
+
+
+class ExperienceMoment(BaseModel):
+    occurred_at: datetime
+    event_id: str
+    type: str
+    channel: str
+    product_id: str | None
+    value: float | None = None
+
+
+class SentimentCurve(BaseModel):
+    average: float | None
+    points: list[ExperienceMoment]
+
+
+class NpsSummary(BaseModel):
+    latest: int | None
+    category: Literal["promoter", "passive", "detractor"] | None
+    answered_at: datetime | None
+    responses: int
+
+
+class CsatSummary(BaseModel):
+    average: float | None
+    responses: int
+
+
+class SupportSummary(BaseModel):
+    contacts: int
+    timeline: list[ExperienceMoment]
+
+
+class ExperienceMap(BaseModel):
+    """One customer's experience across every product and channel."""
+
+    customer_id: str
+    touchpoint_count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    channels: list[ChannelUse]
+    products: list[ProductEngagement]
+    sentiment: SentimentCurve
+    nps: NpsSummary
+    csat: CsatSummary
+    support: SupportSummary
+    error_touchpoints: int
+    revenue: float
+    journeys: list[JourneySummary]

@@ -1,0 +1,116 @@
+"""Domain states to public response models."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from services.api import models
+from shared.domain import journey
+from shared.domain.experience import ExperienceState, Moment
+from shared.domain.journey import JourneyState, JourneyStep
+
+
+def _touchpoint(step: JourneyStep) -> models.JourneyTouchpoint:
+    return models.JourneyTouchpoint(
+        event_id=step.event_id,
+        type=step.type,
+        channel=step.channel,
+        occurred_at=step.occurred_at,
+        revisit=step.revisit,
+    )
+
+
+def journey_summary(
+    state: JourneyState, now: datetime, inactivity_window: timedelta
+) -> models.JourneySummary:
+    if state.stage is None or state.started_at is None or state.last_event_at is None:
+        raise ValueError("a journey that has not started has no summary")
+    return models.JourneySummary(
+        product_id=state.product_id,
+        stage=state.stage,
+        status=journey.status(state, now, inactivity_window).value,
+        converted=state.converted,
+        started_at=state.started_at,
+        converted_at=state.converted_at,
+        last_event_at=state.last_event_at,
+        touchpoint_count=len(state.steps),
+    )
+
+
+def journey_map(
+    state: JourneyState, now: datetime, inactivity_window: timedelta
+) -> models.JourneyMap:
+    summary = journey_summary(state, now, inactivity_window)
+    seconds = journey.time_in_stage(state)
+    grouped = journey.steps_by_stage(state)
+    stages = [
+        models.JourneyStage(
+            stage=transition.to_stage,
+            entered_at=transition.at,
+            seconds_in_stage=seconds.get(transition.to_stage, 0.0),
+            touchpoints=[_touchpoint(step) for step in grouped.get(transition.to_stage, [])],
+        )
+        for transition in state.transitions
+    ]
+    return models.JourneyMap(
+        **summary.model_dump(),
+        customer_id=state.customer_id,
+        revisits=state.revisits,
+        revenue=float(state.revenue),
+        transitions=[
+            models.StageTransition(
+                from_stage=t.from_stage, to_stage=t.to_stage, at=t.at, event_id=t.event_id
+            )
+            for t in state.transitions
+        ],
+        stages=stages,
+        touchpoints_before_start=[_touchpoint(step) for step in grouped.get(None, [])],
+    )
+
+
+def _moment(moment: Moment) -> models.ExperienceMoment:
+    return models.ExperienceMoment(
+        occurred_at=moment.occurred_at,
+        event_id=moment.event_id,
+        type=moment.type,
+        channel=moment.channel,
+        product_id=moment.product_id,
+        value=moment.value,
+    )
+
+
+def experience_map(
+    state: ExperienceState, journeys: list[models.JourneySummary]
+) -> models.ExperienceMap:
+    category = state.nps_category
+    return models.ExperienceMap(
+        customer_id=state.customer_id,
+        touchpoint_count=state.touchpoint_count,
+        first_seen=state.first_seen,
+        last_seen=state.last_seen,
+        channels=[
+            models.ChannelUse(channel=channel, touchpoints=count)
+            for channel, count in sorted(state.channels.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        products=[
+            models.ProductEngagement(product_id=product, touchpoints=count)
+            for product, count in sorted(state.products.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        sentiment=models.SentimentCurve(
+            average=state.average_sentiment, points=[_moment(m) for m in state.sentiment]
+        ),
+        nps=models.NpsSummary(
+            latest=None if state.nps is None or state.nps.value is None else int(state.nps.value),
+            category=None if category is None else category.value,
+            answered_at=None if state.nps is None else state.nps.occurred_at,
+            responses=state.nps_responses,
+        ),
+        csat=models.CsatSummary(average=state.average_csat, responses=state.csat_responses),
+        support=models.SupportSummary(
+            contacts=len(state.support_contacts),
+            timeline=[_moment(m) for m in state.support_contacts],
+        ),
+        error_touchpoints=state.error_touchpoints,
+        revenue=float(state.revenue),
+        journeys=journeys,
+    )

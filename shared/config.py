@@ -1,0 +1,60 @@
+"""Settings for every journeymap service, from `JOURNEYMAP_*` environment variables.
+
+Defaults are safe for the embedded mode: a local PostgreSQL under the data folder,
+the PostgreSQL event log, loopback only. Settings are built once in a composition
+root and passed down; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JOURNEYMAP_", frozen=True, extra="ignore")
+
+    # Where state lives. Unset: `journeymap up` starts a PostgreSQL under data_dir.
+    database_url: str | None = None
+    data_dir: Path = Path(".journeymap")
+    db_pool_size: int = Field(default=10, ge=1)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    # Static keys; where unset, `journeymap up` generates them.
+    write_key: SecretStr | None = None
+    read_key: SecretStr | None = None
+
+    log: Literal["postgres", "kafka"] = "postgres"
+    # Most events the log writer appends in one transaction (group commit).
+    log_append_batch_max: int = Field(default=5000, ge=1)
+
+    consumer_group: str = "journeymap-aggregator"
+    aggregator_batch_max: int = Field(default=5000, ge=1)
+    # How long an idle aggregator waits for new events before polling again.
+    aggregator_idle_seconds: float = Field(default=0.05, gt=0)
+
+    # A journey with no event for this long before converting is abandoned.
+    inactivity_window: timedelta = timedelta(days=30)
+    # Events whose corrected time is further ahead of the server clock are refused.
+    max_future_skew: timedelta = timedelta(days=1)
+    max_batch_events: int = Field(default=2500, ge=1)
+
+    @property
+    def async_database_url(self) -> str:
+        """The database URL with the asyncpg driver, whatever scheme was configured."""
+        if self.database_url is None:
+            raise ValueError("database_url is not set")
+        return to_asyncpg_url(self.database_url)
+
+
+def to_asyncpg_url(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {url!r}")

@@ -1,0 +1,1 @@
+"""PostgreSQL storage: table models, engine, migrations."""

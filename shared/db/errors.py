@@ -1,0 +1,33 @@
+"""Which database failures are worth retrying."""
+
+from __future__ import annotations
+
+import asyncpg
+from sqlalchemy.exc import DBAPIError
+
+from shared.errors import JourneymapError
+
+# SQLSTATE classes and codes that say "try again", not "this is wrong".
+_TRANSIENT_STATE_PREFIXES = ("08", "53", "57P")
+_TRANSIENT_STATES = {"40001", "40P01", "55P03"}
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    state = getattr(error, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
+def is_transient(error: BaseException) -> bool:
+    """True when retrying the same work later can succeed."""
+    if isinstance(error, JourneymapError):
+        return error.retriable
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        return is_transient(error.orig) if error.orig is not None else False
+    if isinstance(error, (OSError, TimeoutError, asyncpg.InterfaceError)):
+        return True
+    state = _sqlstate(error)
+    if state is None:
+        return False
+    return state in _TRANSIENT_STATES or state.startswith(_TRANSIENT_STATE_PREFIXES)

@@ -1,0 +1,133 @@
+"""Journey and experience states as JSON documents, for the JSONB state columns.
+
+The documents are also what the query API reads, so their shape is stable: change it
+only together with a migration.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from shared.domain.experience import ExperienceState, Moment
+from shared.domain.journey import JourneyState, JourneyStep, StageTransition
+
+Json = dict[str, Any]
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _required_time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def journey_to_json(state: JourneyState) -> Json:
+    return {
+        "customer_id": state.customer_id,
+        "product_id": state.product_id,
+        "stage": state.stage,
+        "started_at": _time(state.started_at),
+        "stage_entered_at": _time(state.stage_entered_at),
+        "converted_at": _time(state.converted_at),
+        "last_event_at": _time(state.last_event_at),
+        "last_key": None
+        if state.last_key is None
+        else [state.last_key[0].isoformat(), state.last_key[1]],
+        "transitions": [
+            [t.from_stage, t.to_stage, t.at.isoformat(), t.event_id] for t in state.transitions
+        ],
+        "completed_stage_seconds": state.completed_stage_seconds,
+        "revisits": state.revisits,
+        "steps": [
+            [s.event_id, s.type, s.channel, s.occurred_at.isoformat(), s.stage, s.revisit]
+            for s in state.steps
+        ],
+        "revenue": str(state.revenue),
+    }
+
+
+def journey_from_json(doc: Json) -> JourneyState:
+    last_key = doc["last_key"]
+    return JourneyState(
+        customer_id=doc["customer_id"],
+        product_id=doc["product_id"],
+        stage=doc["stage"],
+        started_at=_parse_time(doc["started_at"]),
+        stage_entered_at=_parse_time(doc["stage_entered_at"]),
+        converted_at=_parse_time(doc["converted_at"]),
+        last_event_at=_parse_time(doc["last_event_at"]),
+        last_key=None if last_key is None else (_required_time(last_key[0]), last_key[1]),
+        transitions=[
+            StageTransition(from_stage, to_stage, _required_time(at), event_id)
+            for from_stage, to_stage, at, event_id in doc["transitions"]
+        ],
+        completed_stage_seconds=dict(doc["completed_stage_seconds"]),
+        revisits=doc["revisits"],
+        steps=[
+            JourneyStep(event_id, event_type, channel, _required_time(at), stage, revisit)
+            for event_id, event_type, channel, at, stage, revisit in doc["steps"]
+        ],
+        revenue=Decimal(doc["revenue"]),
+    )
+
+
+def _moment_to_json(moment: Moment) -> list[Any]:
+    return [
+        moment.occurred_at.isoformat(),
+        moment.event_id,
+        moment.type,
+        moment.channel,
+        moment.product_id,
+        moment.value,
+    ]
+
+
+def _moment_from_json(doc: list[Any]) -> Moment:
+    at, event_id, event_type, channel, product_id, value = doc
+    return Moment(_required_time(at), event_id, event_type, channel, product_id, value)
+
+
+def experience_to_json(state: ExperienceState) -> Json:
+    return {
+        "customer_id": state.customer_id,
+        "touchpoint_count": state.touchpoint_count,
+        "channels": state.channels,
+        "products": state.products,
+        "sentiment": [_moment_to_json(m) for m in state.sentiment],
+        "nps": None if state.nps is None else _moment_to_json(state.nps),
+        "nps_responses": state.nps_responses,
+        "csat_total": state.csat_total,
+        "csat_responses": state.csat_responses,
+        "support_contacts": [_moment_to_json(m) for m in state.support_contacts],
+        "error_touchpoints": state.error_touchpoints,
+        "revenue": str(state.revenue),
+        "first_seen": _time(state.first_seen),
+        "last_seen": _time(state.last_seen),
+    }
+
+
+def experience_from_json(doc: Json) -> ExperienceState:
+    nps = doc["nps"]
+    return ExperienceState(
+        customer_id=doc["customer_id"],
+        touchpoint_count=doc["touchpoint_count"],
+        channels=dict(doc["channels"]),
+        products=dict(doc["products"]),
+        sentiment=[_moment_from_json(m) for m in doc["sentiment"]],
+        nps=None if nps is None else _moment_from_json(nps),
+        nps_responses=doc["nps_responses"],
+        csat_total=doc["csat_total"],
+        csat_responses=doc["csat_responses"],
+        support_contacts=[_moment_from_json(m) for m in doc["support_contacts"]],
+        error_touchpoints=doc["error_touchpoints"],
+        revenue=Decimal(doc["revenue"]),
+        first_seen=_parse_time(doc["first_seen"]),
+        last_seen=_parse_time(doc["last_seen"]),
+    )

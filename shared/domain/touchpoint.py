@@ -1,0 +1,36 @@
+"""The touchpoint: one normalised event, as the domain sees it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+# Events are ordered by event time, then by id, so equal timestamps still give one order.
+SortKey = tuple[datetime, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Touchpoint:
+    event_id: str
+    # The identity the maps are keyed on: the customer id, or the anonymous id
+    # while the visitor is not yet identified.
+    customer_id: str
+    type: str
+    channel: str
+    occurred_at: datetime
+    received_at: datetime
+    product_id: str | None = None
+    anonymous_id: str | None = None
+    source: str = ""
+    sentiment: float | None = None
+    nps: int | None = None
+    csat: int | None = None
+    revenue: Decimal | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def sort_key(self) -> SortKey:
+        return (self.occurred_at, self.event_id)

@@ -1,0 +1,1 @@
+"""The event log: ingest appends to it, the aggregator reads from it."""

@@ -1,0 +1,194 @@
+"""The embedded event log: a PostgreSQL table with contiguous, in-order positions.
+
+One writer task per process group-commits every pending append in one transaction.
+Each transaction takes its positions by updating the single head row, whose row lock
+it holds until commit, so transactions from any number of writers commit in position
+order: a reader that has seen position N has seen every position below it, and can
+never skip an acknowledged event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.db.engine import driver_connection
+from shared.db.offsets import load_offsets
+from shared.log.interface import LogBatch, LogEntry, LogRecord, LogUnavailable
+
+logger = logging.getLogger(__name__)
+
+TOPIC = "touchpoints"
+PARTITION = 0
+
+
+class PostgresLogWriter:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        batch_max: int = 5000,
+        max_pending: int = 100_000,
+        append_timeout: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._batch_max = batch_max
+        self._max_pending = max_pending
+        self._append_timeout = append_timeout
+        self._queue: deque[tuple[Sequence[LogEntry], asyncio.Future[None]]] = deque()
+        self._pending = 0
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="postgres-log-writer")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        # The writer finishes what is queued, then returns.
+        self._stopping = True
+        self._wakeup.set()
+        await self._task
+        self._task = None
+
+    async def append(self, entries: Sequence[LogEntry]) -> None:
+        if not entries:
+            return
+        if self._task is None or self._task.done() or self._stopping:
+            raise LogUnavailable("the log writer is not running")
+        if self._pending + len(entries) > self._max_pending:
+            raise LogUnavailable("the log writer is saturated; retry shortly")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((entries, done))
+        self._pending += len(entries)
+        self._wakeup.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(done), self._append_timeout)
+        except TimeoutError as exc:
+            raise LogUnavailable("the log did not confirm the append in time") from exc
+
+    async def _run(self) -> None:
+        while self._queue or not self._stopping:
+            if not self._queue:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                continue
+            await self._write_group(self._take_group())
+
+    def _take_group(self) -> list[tuple[Sequence[LogEntry], asyncio.Future[None]]]:
+        group = [self._queue.popleft()]
+        size = len(group[0][0])
+        while self._queue and size + len(self._queue[0][0]) <= self._batch_max:
+            group.append(self._queue.popleft())
+            size += len(group[-1][0])
+        return group
+
+    async def _write_group(
+        self, group: list[tuple[Sequence[LogEntry], asyncio.Future[None]]]
+    ) -> None:
+        entries = [entry for request_entries, _ in group for entry in request_entries]
+        try:
+            await self._write(entries)
+        except Exception as exc:
+            logger.warning("log append of %d events failed: %s", len(entries), exc)
+            failure = LogUnavailable(f"the event log is unavailable: {type(exc).__name__}")
+            for _, done in group:
+                if not done.done():
+                    done.set_exception(failure)
+        else:
+            for _, done in group:
+                if not done.done():
+                    done.set_result(None)
+        finally:
+            self._pending -= len(entries)
+
+    async def _write(self, entries: Sequence[LogEntry]) -> None:
+        async with self._engine.begin() as conn:
+            head = await conn.scalar(
+                text(
+                    "UPDATE event_log_head SET position = position + :n WHERE id = 1 "
+                    "RETURNING position"
+                ),
+                {"n": len(entries)},
+            )
+            first = int(head) - len(entries) + 1
+            driver = await driver_connection(conn)
+            await driver.copy_records_to_table(
+                "event_log",
+                columns=["position", "key", "value"],
+                records=[
+                    (first + i, None if e.key is None else e.key.decode(), e.value)
+                    for i, e in enumerate(entries)
+                ],
+            )
+
+
+class PostgresLogReader:
+    topic = TOPIC
+
+    def __init__(self, engine: AsyncEngine, group_id: str, *, idle_seconds: float = 0.05) -> None:
+        self._engine = engine
+        self._group_id = group_id
+        self._idle_seconds = idle_seconds
+        self._next_after: int | None = None
+
+    async def start(self) -> None:
+        await self.rewind()
+
+    async def stop(self) -> None:
+        self._next_after = None
+
+    async def rewind(self) -> None:
+        stored = await load_offsets(self._engine, self._group_id, TOPIC, [PARTITION])
+        self._next_after = stored[PARTITION]
+
+    async def read(self, max_records: int, max_wait_seconds: float) -> LogBatch:
+        if self._next_after is None:
+            raise RuntimeError("reader is not started")
+        start = self._next_after
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_wait_seconds
+        while True:
+            records = await self._fetch(start, max_records)
+            if records or loop.time() >= deadline:
+                break
+            await asyncio.sleep(min(self._idle_seconds, max(0.0, deadline - loop.time())))
+        if records:
+            self._next_after = records[-1].offset
+        return LogBatch(records=records, start_offsets={PARTITION: start})
+
+    async def committed(self, batch: LogBatch) -> None:
+        """Nothing to do: the stored offset is the only truth for this log."""
+
+    async def _fetch(self, after: int, limit: int) -> list[LogRecord]:
+        async with self._engine.connect() as conn:
+            driver = await driver_connection(conn)
+            rows = await driver.fetch(
+                "SELECT position, key, value FROM event_log "
+                "WHERE position > $1 ORDER BY position LIMIT $2",
+                after,
+                limit,
+            )
+        return [
+            LogRecord(
+                topic=TOPIC,
+                partition=PARTITION,
+                offset=row["position"],
+                key=None if row["key"] is None else row["key"].encode(),
+                value=row["value"],
+            )
+            for row in rows
+        ]
+
+    async def end_offset(self) -> int:
+        """The newest position in the log (for lag)."""
+        async with self._engine.connect() as conn:
+            return int(await conn.scalar(text("SELECT position FROM event_log_head WHERE id = 1")))

@@ -1,0 +1,1 @@
+"""Wire schemas: what crosses a process boundary (HTTP bodies, log records)."""

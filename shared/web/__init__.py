@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the FastAPI services: authentication, operations routes."""

@@ -1,0 +1,74 @@
+"""API keys and their scopes: `write` (ingest), `read` (maps), `alerts` (alert actions)."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Protocol
+
+from fastapi import Header, HTTPException, status
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    key_name: str
+    scopes: frozenset[str]
+
+
+class KeyStore(Protocol):
+    async def authenticate(self, token: str) -> Principal | None:
+        """The principal a key belongs to, or None for an unknown or revoked key."""
+        ...
+
+
+class StaticKeyStore:
+    """Keys given in configuration, compared in constant time."""
+
+    def __init__(self, keys: Mapping[str, Principal]) -> None:
+        self._keys = dict(keys)
+
+    async def authenticate(self, token: str) -> Principal | None:
+        for key, principal in self._keys.items():
+            if hmac.compare_digest(key.encode(), token.encode()):
+                return principal
+        return None
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def require_scope(keys: KeyStore, scope: str) -> Callable[..., Awaitable[Principal]]:
+    """A FastAPI dependency admitting only keys with `scope`."""
+
+    async def dependency(
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> Principal:
+        token = bearer_token(authorization)
+        if token is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                detail="missing API key: send 'Authorization: Bearer <key>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        principal = await keys.authenticate(token)
+        if principal is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                detail="unknown or revoked API key",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if scope not in principal.scopes:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"this API key lacks the '{scope}' scope",
+            )
+        return principal
+
+    return dependency
