@@ -36,7 +36,17 @@ def _is_retriable(error: BaseException) -> bool:
 
 def _log_retry(state: RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome else None
-    logger.warning("batch failed (attempt %d), retrying: %r", state.attempt_number, error)
+    logger.warning("aggregator step failed (attempt %d), retrying: %r", state.attempt_number, error)
+
+
+def _retrying() -> AsyncRetrying:
+    """Retry transient failures for ever, backing off up to 5 s between attempts."""
+    return AsyncRetrying(
+        retry=retry_if_exception(_is_retriable),
+        wait=wait_exponential(multiplier=0.1, max=5.0),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
 
 
 class Aggregator:
@@ -62,10 +72,12 @@ class Aggregator:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; the batch in hand is finished first."""
-        await self._reader.start()
+        async for attempt in _retrying():
+            with attempt:
+                await self._reader.start()
         try:
             while not stop.is_set():
-                batch = await self._reader.read(self._batch_max, self._max_wait_seconds)
+                batch = await self._read()
                 if not batch.records:
                     self.caught_up.set()
                     continue
@@ -88,13 +100,15 @@ class Aggregator:
         await self._reader.committed(batch)
         self._observe(outcome, asyncio.get_running_loop().time() - started)
 
+    async def _read(self) -> LogBatch:
+        async for attempt in _retrying():
+            with attempt:
+                return await self._reader.read(self._batch_max, self._max_wait_seconds)
+        raise AssertionError("unreachable: AsyncRetrying reraises")
+
     async def _persist(self, batch: LogBatch, decoded: Decoded) -> BatchOutcome:
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception(_is_retriable),
-            wait=wait_exponential(multiplier=0.1, max=5.0),
-            before_sleep=_log_retry,
-            reraise=True,
-        ):
+        # A retry repeats the same batch: its offsets were not stored, so nothing doubles.
+        async for attempt in _retrying():
             with attempt:
                 return await self._processor.process(batch, decoded, self._reader.topic)
         raise AssertionError("unreachable: AsyncRetrying reraises")

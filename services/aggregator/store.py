@@ -110,8 +110,7 @@ async def load_journeys(
         products,
     )
     return {
-        (row["customer_id"], row["product_id"]): journey_from_json(orjson.loads(row["state"]))
-        for row in rows
+        (row["customer_id"], row["product_id"]): journey_from_json(row["state"]) for row in rows
     }
 
 
@@ -124,7 +123,7 @@ async def load_experiences(
     rows = await conn.fetch(
         "SELECT customer_id, state FROM experiences WHERE customer_id = ANY($1::text[])", ids
     )
-    return {row["customer_id"]: experience_from_json(orjson.loads(row["state"])) for row in rows}
+    return {row["customer_id"]: experience_from_json(row["state"]) for row in rows}
 
 
 async def save_journeys(conn: asyncpg.Connection, states: Sequence[JourneyState]) -> None:

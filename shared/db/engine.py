@@ -29,8 +29,12 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
 async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
     """The asyncpg connection under a SQLAlchemy connection, for COPY and array binds.
 
-    It shares the SQLAlchemy connection's transaction.
+    It shares the SQLAlchemy connection's transaction, if one was begun.
     """
+    if conn.in_transaction():
+        # SQLAlchemy sends BEGIN lazily, before its own first statement. Statements sent
+        # straight to asyncpg before that would each commit on their own.
+        await conn.exec_driver_sql("SELECT 1")
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     if not isinstance(driver, asyncpg.Connection):

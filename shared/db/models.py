@@ -78,7 +78,8 @@ class TouchpointRow(Base):
     sentiment: Mapped[float | None] = mapped_column(Double)
     nps: Mapped[int | None] = mapped_column(SmallInteger)
     csat: Mapped[int | None] = mapped_column(SmallInteger)
-    revenue: Mapped[Decimal | None] = mapped_column(Numeric(24, 6))
+    # Unconstrained numeric keeps the scale the client sent, so sums stay exact.
+    revenue: Mapped[Decimal | None] = mapped_column(Numeric())
     properties: Mapped[dict[str, Any]]
 
     __table_args__ = (

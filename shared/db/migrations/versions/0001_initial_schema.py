@@ -117,7 +117,7 @@ def upgrade() -> None:
         sa.Column("sentiment", sa.Double(), nullable=True),
         sa.Column("nps", sa.SmallInteger(), nullable=True),
         sa.Column("csat", sa.SmallInteger(), nullable=True),
-        sa.Column("revenue", sa.Numeric(precision=24, scale=6), nullable=True),
+        sa.Column("revenue", sa.Numeric(), nullable=True),
         sa.Column("properties", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.PrimaryKeyConstraint("event_id"),
     )

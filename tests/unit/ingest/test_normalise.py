@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from services.ingest.normalise import EventRejected, corrected_time, normalise
+from shared.schemas.native import TouchpointIn
+
+RECEIVED = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "sent_at", "expected"),
+    [
+        pytest.param(None, None, RECEIVED, id="no timestamp: server time"),
+        pytest.param(
+            RECEIVED - timedelta(minutes=5), None, RECEIVED - timedelta(minutes=5), id="as given"
+        ),
+        pytest.param(
+            datetime(2026, 11, 23, 11, 0, tzinfo=UTC),
+            datetime(2026, 11, 23, 11, 10, tzinfo=UTC),
+            datetime(2026, 11, 23, 11, 50, tzinfo=UTC),
+            id="client clock 1h slow",
+        ),
+        pytest.param(
+            datetime(2026, 11, 23, 13, 0, tzinfo=UTC),
+            datetime(2026, 11, 23, 13, 0, 30, tzinfo=UTC),
+            datetime(2026, 11, 23, 11, 59, 30, tzinfo=UTC),
+            id="client clock 1h fast",
+        ),
+        pytest.param(
+            datetime(2026, 11, 23, 14, 0, tzinfo=timezone(timedelta(hours=2))),
+            None,
+            datetime(2026, 11, 23, 12, 0, tzinfo=UTC),
+            id="offsets are normalised to UTC",
+        ),
+    ],
+)
+def test_clock_skew_correction(
+    timestamp: datetime | None, sent_at: datetime | None, expected: datetime
+) -> None:
+    corrected = corrected_time(timestamp, sent_at, RECEIVED)
+
+    assert corrected == expected
+    assert corrected.utcoffset() == timedelta(0)
+
+
+def _event(**fields: object) -> TouchpointIn:
+    return TouchpointIn.model_validate({"customer_id": "c1", "type": "page_view", **fields})
+
+
+def test_normalise_fills_server_fields() -> None:
+    event = normalise(
+        _event(), received_at=RECEIVED, source="site", max_future_skew=timedelta(days=1)
+    )
+
+    assert event.received_at == RECEIVED
+    assert event.occurred_at == RECEIVED
+    assert event.source == "site"
+    assert event.event_id
+
+
+def test_far_future_events_are_refused() -> None:
+    with pytest.raises(EventRejected, match="ahead of the server clock"):
+        normalise(
+            _event(timestamp="2030-01-01T00:00:00Z"),
+            received_at=RECEIVED,
+            source="site",
+            max_future_skew=timedelta(days=1),
+        )

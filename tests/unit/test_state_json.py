@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from shared.db.state_json import (
+    experience_from_json,
+    experience_to_json,
+    journey_from_json,
+    journey_to_json,
+)
+from shared.domain import experience, journey
+from shared.domain.stages import DEFAULT_CATALOGUE
+from tests.support.touchpoints import touch
+
+TOUCHPOINTS = [
+    touch("ad_click", 0),
+    touch("product_view", 1, sentiment=0.5),
+    touch("purchase", 2, revenue="12.50"),
+    touch("ad_click", 3),
+    touch("call", 4, channel="phone", nps=3, csat=1),
+]
+
+
+def test_journey_round_trips() -> None:
+    state = journey.build("c1", "p1", TOUCHPOINTS, DEFAULT_CATALOGUE)
+
+    assert journey_from_json(journey_to_json(state)) == state
+
+
+def test_experience_round_trips() -> None:
+    state = experience.build("c1", TOUCHPOINTS, DEFAULT_CATALOGUE)
+
+    assert experience_from_json(experience_to_json(state)) == state
