@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -85,7 +87,12 @@ def up(host: str | None, port: int | None, data_dir: Path | None) -> None:
     server = uvicorn.Server(config)
     server_holder.append(server)
     _print_banner(settings, keys.write, keys.read)
-    server.run()
+    # uvicorn shuts down gracefully on SIGINT or SIGTERM, then re-raises the signal.
+    # Turning both into KeyboardInterrupt makes a clean stop exit 0, with atexit hooks
+    # (which stop the local PostgreSQL) run.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
     if failures:
         sys.exit(1)
 

@@ -20,3 +20,5 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # pgserver narrates every command it runs; its warnings are what matters.
+    logging.getLogger("pgserver").setLevel(max(logging.WARNING, root.level))

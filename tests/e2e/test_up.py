@@ -1,0 +1,126 @@
+"""`journeymap up` as a real process: a fresh data folder, its own PostgreSQL, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.polling import eventually
+from tests.support.process import (
+    Service,
+    local_postgres_stopped_after,
+    reaped,
+    run_cli,
+    start_up,
+    stop,
+)
+from tests.support.server import free_port
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "data"
+    with local_postgres_stopped_after(folder):
+        yield folder
+
+
+def _client(service: Service, key_label: str) -> httpx.AsyncClient:
+    key = service.banner_value(key_label)
+    return httpx.AsyncClient(
+        base_url=service.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=10
+    )
+
+
+def _event(n: int, customer: str, event_type: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "event_id": f"{customer}-{n}",
+        "customer_id": customer,
+        "type": event_type,
+        "product_id": "bike",
+        "timestamp": f"2026-11-20T10:{n % 60:02d}:{n // 60 % 60:02d}Z",
+        **extra,
+    }
+
+
+async def _journey(service: Service, customer: str, count: int) -> dict[str, Any]:
+    async with _client(service, "read key") as reader:
+
+        async def probe() -> dict[str, Any] | None:
+            response = await reader.get(f"/v1/customers/{customer}/journeys/bike")
+            if response.status_code == 200 and response.json()["touchpoint_count"] >= count:
+                body: dict[str, Any] = response.json()
+                return body
+            return None
+
+        return await eventually(probe, within=30)
+
+
+async def test_up_keeps_the_maps_across_a_clean_restart(data_dir: Path) -> None:
+    port = free_port()
+    async with reaped(await start_up(data_dir, port)) as first:
+        write_key = first.banner_value("write key")
+        async with _client(first, "write key") as writer:
+            batch = [
+                _event(1, "carol", "ad_click"),
+                _event(2, "carol", "product_view"),
+                _event(3, "carol", "purchase", revenue=20),
+                _event(4, "carol", "support_ticket_opened"),
+            ]
+            assert (await writer.post("/v1/events", json={"batch": batch})).status_code == 202
+        before = await _journey(first, "carol", 4)
+        assert before["stage"] == "service"
+        assert await stop(first) == 0
+
+    async with reaped(await start_up(data_dir, port)) as second:
+        assert second.banner_value("write key") == write_key
+        after = await _journey(second, "carol", 4)
+        assert after == before
+        assert await stop(second, signal.SIGTERM) == 0
+
+
+async def test_sigkill_mid_stream_loses_no_acknowledged_event(data_dir: Path) -> None:
+    port = free_port()
+    acknowledged: list[str] = []
+    async with reaped(await start_up(data_dir, port)) as first:
+
+        async def send_for_ever(writer: httpx.AsyncClient, customer: str) -> None:
+            for n in range(10_000):
+                batch = [_event(n * 10 + i, customer, "page_view") for i in range(10)]
+                response = await writer.post("/v1/events", json={"batch": batch})
+                if response.status_code == 202:
+                    acknowledged.extend(e["event_id"] for e in batch)
+
+        async with _client(first, "write key") as writer:
+            senders = [asyncio.create_task(send_for_ever(writer, f"k{c}")) for c in range(4)]
+
+            async def enough_acknowledged() -> bool | None:
+                return len(acknowledged) >= 400 or None
+
+            await eventually(enough_acknowledged)
+            first.process.kill()
+            await first.process.wait()
+            results = await asyncio.gather(*senders, return_exceptions=True)
+            assert all(isinstance(r, httpx.TransportError) for r in results)
+
+    async with reaped(await start_up(data_dir, port)) as second:
+        for c in range(4):
+            customer = f"k{c}"
+            mine = [e for e in acknowledged if e.startswith(f"{customer}-")]
+            journey = await _journey(second, customer, len(mine))
+            ids = [t["event_id"] for stage in journey["stages"] for t in stage["touchpoints"]]
+            assert len(ids) == len(set(ids)), "an event was counted twice"
+            assert set(mine) <= set(ids), "an acknowledged event was lost"
+        assert await stop(second) == 0
+
+
+def test_migrate_command_prepares_a_database(data_dir: Path) -> None:
+    result = run_cli("migrate", "--data-dir", str(data_dir))
+
+    assert result.returncode == 0, result.stderr
+    assert "database schema is up to date" in result.stdout

@@ -1,0 +1,41 @@
+"""The embedded app served on a real socket, with known keys."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from services.embedded import create_embedded_app
+from services.keys import EmbeddedKeys
+from shared.config import Settings
+from tests.support.server import serve
+
+WRITE_KEY = "test-write-key"
+READ_KEY = "test-read-key"
+
+
+@dataclass(frozen=True)
+class Running:
+    base_url: str
+    writer: httpx.AsyncClient
+    reader: httpx.AsyncClient
+
+
+@contextlib.asynccontextmanager
+async def running_embedded(database_url: str, **settings: Any) -> AsyncIterator[Running]:
+    config = Settings(database_url=database_url, aggregator_idle_seconds=0.01, **settings)
+    app = create_embedded_app(config, keys=EmbeddedKeys(write=WRITE_KEY, read=READ_KEY).store())
+    async with (
+        serve(app) as base_url,
+        httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {WRITE_KEY}"}, timeout=10
+        ) as writer,
+        httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {READ_KEY}"}, timeout=10
+        ) as reader,
+    ):
+        yield Running(base_url, writer, reader)
