@@ -6,16 +6,16 @@ is the composition root behind `journeymap up`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from sqlalchemy import text
 
 from services.aggregator.bootstrap import build_aggregator
 from services.aggregator.dead_letters import TableDeadLetters
+from services.aggregator.runner import AggregatorRunner, FatalHandler
 from services.api.app import api_routers
 from services.api.context import ApiContext
 from services.ingest.app import ingest_documented_bodies, ingest_routers
@@ -30,8 +30,6 @@ from shared.web.openapi import document_models
 from shared.web.ops import ops_router
 
 logger = logging.getLogger(__name__)
-
-FatalHandler = Callable[[BaseException], None]
 
 
 def create_embedded_app(
@@ -56,42 +54,22 @@ def create_embedded_app(
         metrics=metrics,
         clock=clock,
     )
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
-
-    def aggregator_done(task: asyncio.Task[None]) -> None:
-        if task.cancelled() or task.exception() is None:
-            return
-        error = task.exception()
-        assert error is not None
-        logger.critical("the aggregator stopped: %r", error, exc_info=error)
-        if on_fatal is not None:
-            on_fatal(error)
+    runner = AggregatorRunner(aggregator, on_fatal)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await writer.start()
-        stop.clear()
-        task = asyncio.create_task(aggregator.run(stop), name="aggregator")
-        task.add_done_callback(aggregator_done)
-        tasks.append(task)
+        await runner.start()
         try:
             yield
         finally:
             await writer.stop()
-            stop.set()
-            with contextlib.suppress(Exception):
-                await task
-            tasks.remove(task)
+            await runner.stop()
             await engine.dispose()
 
     async def database_ready() -> None:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-
-    async def aggregator_ready() -> None:
-        if not tasks or tasks[0].done():
-            raise RuntimeError("the aggregator is not running")
 
     app = FastAPI(
         title="journeymap",
@@ -106,7 +84,7 @@ def create_embedded_app(
     for router in [*ingest_routers(ingest), *api_routers(api)]:
         app.include_router(router)
     app.include_router(
-        ops_router(metrics.registry, {"database": database_ready, "aggregator": aggregator_ready})
+        ops_router(metrics.registry, {"database": database_ready, "aggregator": runner.check_alive})
     )
     document_models(app, ingest_documented_bodies())
     return app

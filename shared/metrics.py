@@ -36,6 +36,11 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.journey_rebuilds = Counter(
+            "journeymap_aggregator_journey_rebuilds",
+            "Journeys rebuilt from all their touchpoints because a late event arrived.",
+            registry=r,
+        )
         self.aggregator_batch_seconds = Histogram(
             "journeymap_aggregator_batch_seconds",
             "Time to process one batch, from read to commit.",

@@ -69,6 +69,7 @@ class Aggregator:
         self._max_wait_seconds = max_wait_seconds
         self._poison_guard = poison_guard or PoisonGuard()
         self.caught_up = asyncio.Event()
+        self._lag_observed_at = float("-inf")
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; the batch in hand is finished first."""
@@ -78,6 +79,7 @@ class Aggregator:
         try:
             while not stop.is_set():
                 batch = await self._read()
+                await self._observe_lag()
                 if not batch.records:
                     self.caught_up.set()
                     continue
@@ -113,6 +115,20 @@ class Aggregator:
                 return await self._processor.process(batch, decoded, self._reader.topic)
         raise AssertionError("unreachable: AsyncRetrying reraises")
 
+    async def _observe_lag(self) -> None:
+        """Refresh the lag gauge, at most once a second (it costs a round trip)."""
+        now = asyncio.get_running_loop().time()
+        if now - self._lag_observed_at < 1.0:
+            return
+        self._lag_observed_at = now
+        try:
+            lag = await self._reader.lag()
+        except Exception as error:  # the gauge is best effort; reading goes on
+            logger.warning("could not measure consumer lag: %r", error)
+            return
+        for partition, records in lag.items():
+            self._metrics.consumer_lag.labels(str(partition)).set(records)
+
     def _observe(self, outcome: BatchOutcome, seconds: float) -> None:
         metrics = self._metrics
         metrics.aggregator_batches.labels("committed").inc()
@@ -120,6 +136,7 @@ class Aggregator:
         metrics.aggregator_events.labels("applied").inc(len(outcome.new))
         metrics.aggregator_events.labels("duplicate").inc(outcome.duplicates)
         metrics.aggregator_events.labels("dead_lettered").inc(outcome.poison)
+        metrics.journey_rebuilds.inc(outcome.rebuilt_journeys)
         now = self._clock.now()
         for touchpoint in outcome.new:
             metrics.event_to_map_seconds.observe((now - touchpoint.received_at).total_seconds())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import ScalarResult, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db.models import ExperienceRow, JourneyRow
@@ -33,12 +33,12 @@ async def experience(engine: AsyncEngine, customer_id: str) -> ExperienceState |
 async def journeys(engine: AsyncEngine, customer_id: str) -> list[JourneyState]:
     """The customer's started journeys, by product id."""
     async with engine.connect() as conn:
-        states: Any = await conn.scalars(
+        states: ScalarResult[Any] = await conn.scalars(
             select(JourneyRow.state)
             .where(JourneyRow.customer_id == customer_id, JourneyRow.stage.is_not(None))
             .order_by(JourneyRow.product_id)
         )
-        return [journey_from_json(_doc(state)) for state in states]
+        return [journey_from_json(_doc(state)) for state in states.all()]
 
 
 async def journey(engine: AsyncEngine, customer_id: str, product_id: str) -> JourneyState | None:

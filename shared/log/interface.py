@@ -77,3 +77,7 @@ class EventLogReader(Protocol):
     async def rewind(self) -> None:
         """The batch was not committed: deliver again from the stored offsets."""
         ...
+
+    async def lag(self) -> dict[int, int]:
+        """Per partition: records in the log that this reader has not delivered yet."""
+        ...

@@ -188,7 +188,7 @@ class PostgresLogReader:
             for row in rows
         ]
 
-    async def end_offset(self) -> int:
-        """The newest position in the log (for lag)."""
+    async def lag(self) -> dict[int, int]:
         async with self._engine.connect() as conn:
-            return int(await conn.scalar(text("SELECT position FROM event_log_head WHERE id = 1")))
+            head = await conn.scalar(text("SELECT position FROM event_log_head WHERE id = 1"))
+        return {PARTITION: max(0, int(head) - (self._next_after or 0))}

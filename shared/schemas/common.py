@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, Self
 
-from pydantic import Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 EventType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,99}$")]
@@ -14,3 +14,22 @@ Sentiment = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
 NpsScore = Annotated[int, Field(ge=0, le=10)]
 CsatScore = Annotated[int, Field(ge=1, le=5)]
 Revenue = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=18, decimal_places=6)]
+
+
+class TouchpointFields(BaseModel):
+    """What a touchpoint says about who, which product and how it felt, on every wire."""
+
+    customer_id: Identifier | None = None
+    anonymous_id: Identifier | None = None
+    product_id: Identifier | None = None
+    sentiment: Sentiment | None = None
+    nps: NpsScore | None = None
+    csat: CsatScore | None = None
+    revenue: Revenue | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _has_identity(self) -> Self:
+        if self.customer_id is None and self.anonymous_id is None:
+            raise ValueError("give customer_id or anonymous_id")
+        return self

@@ -2,50 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
-
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict
 
-from shared.schemas.common import (
-    Channel,
-    CsatScore,
-    EventType,
-    Identifier,
-    NpsScore,
-    Revenue,
-    Sentiment,
-)
+from shared.schemas.common import Channel, EventType, Identifier, TouchpointFields
 
 LOG_EVENT_VERSION = 1
 
 
-class LogEvent(BaseModel):
+class LogEvent(TouchpointFields):
     """A normalised, validated touchpoint: ingest writes it, the aggregator reads it."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     v: int = LOG_EVENT_VERSION
     event_id: Identifier
-    customer_id: Identifier | None = None
-    anonymous_id: Identifier | None = None
     type: EventType
     channel: Channel
-    product_id: Identifier | None = None
     occurred_at: AwareDatetime
     received_at: AwareDatetime
     source: str = ""
-    sentiment: Sentiment | None = None
-    nps: NpsScore | None = None
-    csat: CsatScore | None = None
-    revenue: Revenue | None = None
-    properties: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _has_identity(self) -> Self:
-        if self.customer_id is None and self.anonymous_id is None:
-            raise ValueError("event has neither customer_id nor anonymous_id")
-        return self
 
     @property
     def identity(self) -> str:

@@ -11,6 +11,13 @@ from shared.web.auth import Principal, require_scope
 CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
 ProductId = Annotated[str, Path(min_length=1, max_length=200)]
 
+
+def unknown_customer(customer_id: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_404_NOT_FOUND, f"no touchpoints seen for customer {customer_id!r}"
+    )
+
+
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No touchpoint has been seen for this customer (or product)"}
 }
@@ -37,9 +44,7 @@ def customers_router(ctx: ApiContext) -> APIRouter:
     async def get_experience(customer_id: CustomerId, _: reader) -> models.ExperienceMap:
         state = await queries.experience(ctx.engine, customer_id)
         if state is None:
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND, f"no touchpoints seen for customer {customer_id!r}"
-            )
+            raise unknown_customer(customer_id)
         return presenters.experience_map(state, await summaries(customer_id))
 
     @router.get(
@@ -51,9 +56,7 @@ def customers_router(ctx: ApiContext) -> APIRouter:
     async def list_journeys(customer_id: CustomerId, _: reader) -> models.JourneyList:
         found = await summaries(customer_id)
         if not found and await queries.experience(ctx.engine, customer_id) is None:
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND, f"no touchpoints seen for customer {customer_id!r}"
-            )
+            raise unknown_customer(customer_id)
         return models.JourneyList(customer_id=customer_id, journeys=found)
 
     @router.get(
@@ -67,13 +70,12 @@ def customers_router(ctx: ApiContext) -> APIRouter:
     ) -> models.JourneyMap:
         state = await queries.journey(ctx.engine, customer_id, product_id)
         if state is None:
-            known = await queries.experience(ctx.engine, customer_id) is not None
-            detail = (
-                f"customer {customer_id!r} has no journey for product {product_id!r}"
-                if known
-                else f"no touchpoints seen for customer {customer_id!r}"
+            if await queries.experience(ctx.engine, customer_id) is None:
+                raise unknown_customer(customer_id)
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                f"customer {customer_id!r} has no journey for product {product_id!r}",
             )
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
         return presenters.journey_map(state, ctx.clock.now(), window)
 
     return router
