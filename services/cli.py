@@ -6,16 +6,25 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 import uvicorn
+from fastapi import FastAPI
 
+from services.aggregator.runner import FatalHandler
 from shared.config import Settings
 from shared.logs import configure_logging
 
 logger = logging.getLogger(__name__)
+
+host_option = click.option("--host", help="Interface to listen on [127.0.0.1]")
+port_option = click.option("--port", type=int, help="Port to listen on [8000]")
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(path_type=Path), help="Data folder [./.journeymap]"
+)
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -25,12 +34,52 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _with_database(settings: Settings) -> Settings:
-    """Settings with a database URL: the configured one, or a local server's."""
+    """Settings with a database URL: the configured one, else a local server's."""
     if settings.database_url is not None:
         return settings
     from shared.db.local_server import start_local_postgres
 
     return settings.model_copy(update={"database_url": start_local_postgres(settings.data_dir)})
+
+
+def _prepared(**overrides: Any) -> Settings:
+    """Settings for a service process: a database, migrated."""
+    from shared.db.migrate import migrate
+
+    settings = _with_database(_settings(**overrides))
+    assert settings.database_url is not None
+    migrate(settings.database_url)
+    return settings
+
+
+def _serve(build: Callable[[FatalHandler], FastAPI], settings: Settings) -> None:
+    """Serve the app until SIGINT or SIGTERM; exit 1 if a background part died."""
+    failures: list[BaseException] = []
+    servers: list[uvicorn.Server] = []
+
+    def on_fatal(error: BaseException) -> None:
+        failures.append(error)
+        for server in servers:
+            server.should_exit = True
+
+    config = uvicorn.Config(
+        build(on_fatal),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+    )
+    servers.append(uvicorn.Server(config))
+    # uvicorn shuts down gracefully on SIGINT or SIGTERM, then re-raises the signal.
+    # Turning both into KeyboardInterrupt makes a clean stop exit 0, with atexit hooks
+    # (which stop the local PostgreSQL) run.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with contextlib.suppress(KeyboardInterrupt):
+        servers[0].run()
+    if failures:
+        sys.exit(1)
 
 
 @click.group()
@@ -41,60 +90,69 @@ def main(log_level: str) -> None:
 
 
 @main.command()
-@click.option("--data-dir", type=click.Path(path_type=Path), help="Data folder [./.journeymap]")
+@data_dir_option
 def migrate(data_dir: Path | None) -> None:
     """Apply the database schema migrations."""
-    from shared.db.migrate import migrate as apply_migrations
-
-    settings = _with_database(_settings(data_dir=data_dir))
-    assert settings.database_url is not None
-    apply_migrations(settings.database_url)
+    _prepared(data_dir=data_dir)
     click.echo("database schema is up to date")
 
 
 @main.command()
-@click.option("--host", help="Interface to listen on [127.0.0.1]")
-@click.option("--port", type=int, help="Port to listen on [8000]")
-@click.option("--data-dir", type=click.Path(path_type=Path), help="Data folder [./.journeymap]")
+@host_option
+@port_option
+@data_dir_option
 def up(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Run ingest, aggregator and query API in one process (the embedded default)."""
     from services.embedded import create_embedded_app
-    from services.keys import embedded_keys
-    from shared.db.migrate import migrate as apply_migrations
+    from services.keys import configured_keys
 
-    settings = _with_database(_settings(host=host, port=port, data_dir=data_dir))
-    assert settings.database_url is not None
-    apply_migrations(settings.database_url)
-    keys = embedded_keys(settings)
-    failures: list[BaseException] = []
-    server_holder: list[uvicorn.Server] = []
-
-    def on_fatal(error: BaseException) -> None:
-        failures.append(error)
-        for server in server_holder:
-            server.should_exit = True
-
-    app = create_embedded_app(settings, keys=keys.store(), on_fatal=on_fatal)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    server_holder.append(server)
+    settings = _prepared(host=host, port=port, data_dir=data_dir)
+    keys = configured_keys(settings, generate=True)
     _print_banner(settings, keys.write, keys.read)
-    # uvicorn shuts down gracefully on SIGINT or SIGTERM, then re-raises the signal.
-    # Turning both into KeyboardInterrupt makes a clean stop exit 0, with atexit hooks
-    # (which stop the local PostgreSQL) run.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run()
-    if failures:
-        sys.exit(1)
+    _serve(
+        lambda on_fatal: create_embedded_app(settings, keys=keys.store(), on_fatal=on_fatal),
+        settings,
+    )
+
+
+@main.command()
+@host_option
+@port_option
+@data_dir_option
+def ingest(host: str | None, port: int | None, data_dir: Path | None) -> None:
+    """Run the ingest API alone (distributed mode)."""
+    from services.ingest.bootstrap import create_ingest_app
+    from services.keys import configured_keys
+
+    settings = _prepared(host=host, port=port, data_dir=data_dir)
+    keys = configured_keys(settings, generate=False).store()
+    _serve(lambda _: create_ingest_app(settings, keys=keys), settings)
+
+
+@main.command()
+@host_option
+@port_option
+@data_dir_option
+def aggregator(host: str | None, port: int | None, data_dir: Path | None) -> None:
+    """Run one aggregator (distributed mode); it serves /healthz, /readyz and /metrics."""
+    from services.aggregator.bootstrap import create_aggregator_app
+
+    settings = _prepared(host=host, port=port, data_dir=data_dir)
+    _serve(lambda on_fatal: create_aggregator_app(settings, on_fatal=on_fatal), settings)
+
+
+@main.command()
+@host_option
+@port_option
+@data_dir_option
+def api(host: str | None, port: int | None, data_dir: Path | None) -> None:
+    """Run the query API alone (distributed mode)."""
+    from services.api.bootstrap import create_api_app
+    from services.keys import configured_keys
+
+    settings = _prepared(host=host, port=port, data_dir=data_dir)
+    keys = configured_keys(settings, generate=False).store()
+    _serve(lambda _: create_api_app(settings, keys=keys), settings)
 
 
 def _print_banner(settings: Settings, write_key: str, read_key: str) -> None:

@@ -34,6 +34,22 @@ class Settings(BaseSettings):
     # Most events the log writer appends in one transaction (group commit).
     log_append_batch_max: int = Field(default=5000, ge=1)
 
+    # Distributed mode (log = kafka).
+    kafka_bootstrap: str = "localhost:9092"
+    kafka_topic: str = "touchpoints"
+    kafka_dlq_topic: str = "touchpoints.dlq"
+    # Used when journeymap creates a missing topic; existing topics are not changed.
+    kafka_partitions: int = Field(default=12, ge=1)
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    # Ingest answers 503 when Kafka has not acknowledged an append within this time.
+    kafka_send_timeout: float = Field(default=1.5, gt=0)
+    # Most events waiting for Kafka in one ingest process; past it, 503 at once.
+    kafka_max_pending: int = Field(default=50_000, ge=1)
+    kafka_linger_ms: int = Field(default=5, ge=0)
+    kafka_compression: Literal["lz4", "gzip", "snappy", "zstd", "none"] = "lz4"
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+
     consumer_group: str = "journeymap-aggregator"
     aggregator_batch_max: int = Field(default=5000, ge=1)
     # How long an idle aggregator waits for new events before polling again.

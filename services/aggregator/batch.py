@@ -43,6 +43,9 @@ class BatchProcessor:
         self._dead_letters = dead_letters
         self._group_id = group_id
 
+    async def close(self) -> None:
+        await self._dead_letters.stop()
+
     async def process(self, batch: LogBatch, decoded: Decoded, topic: str) -> BatchOutcome:
         # Within a batch the first copy of an event id wins, as it would across batches.
         distinct = list({t.event_id: t for t in reversed(decoded.touchpoints)}.values())

@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.aggregator.batch import BatchProcessor
 from services.aggregator.consumer import Aggregator
-from services.aggregator.dead_letters import DeadLetterSink
-from shared.clock import Clock
+from services.aggregator.dead_letters import DeadLetterSink, KafkaDeadLetters, TableDeadLetters
+from services.aggregator.runner import AggregatorRunner, FatalHandler
+from shared.clock import Clock, SystemClock
 from shared.config import Settings
+from shared.db.component import database_component
+from shared.db.engine import create_engine
 from shared.domain.stages import DEFAULT_CATALOGUE
 from shared.log.interface import EventLogReader
+from shared.log.kafka_reader import KafkaLogReader
+from shared.log.kafka_topics import ensure_log_topics
+from shared.log.postgres import PostgresLogReader
 from shared.metrics import Metrics
+from shared.web.service import Component, service_app
+
+
+def build_log_reader(settings: Settings, engine: AsyncEngine) -> EventLogReader:
+    if settings.log == "kafka":
+        return KafkaLogReader(
+            settings.kafka_bootstrap,
+            settings.kafka_topic,
+            settings.consumer_group,
+            engine,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+            batch_max=settings.aggregator_batch_max,
+            ensure_topics=ensure_log_topics(settings),
+        )
+    return PostgresLogReader(
+        engine, settings.consumer_group, idle_seconds=settings.aggregator_idle_seconds
+    )
+
+
+def build_dead_letters(settings: Settings) -> DeadLetterSink:
+    if settings.log == "kafka":
+        return KafkaDeadLetters(settings.kafka_bootstrap, settings.kafka_dlq_topic)
+    return TableDeadLetters()
 
 
 def build_aggregator(
@@ -32,4 +63,51 @@ def build_aggregator(
         metrics,
         clock,
         batch_max=settings.aggregator_batch_max,
+    )
+
+
+def aggregator_component(
+    settings: Settings,
+    *,
+    engine: AsyncEngine,
+    metrics: Metrics,
+    clock: Clock,
+    on_fatal: FatalHandler | None = None,
+) -> Component:
+    dead_letters = build_dead_letters(settings)
+    aggregator = build_aggregator(
+        settings,
+        engine=engine,
+        reader=build_log_reader(settings, engine),
+        dead_letters=dead_letters,
+        metrics=metrics,
+        clock=clock,
+    )
+    runner = AggregatorRunner(aggregator, on_fatal)
+    return Component(
+        checks={"aggregator": runner.check_alive},
+        start=[runner.start],
+        stop=[runner.stop],
+    )
+
+
+def create_aggregator_app(
+    settings: Settings, *, clock: Clock | None = None, on_fatal: FatalHandler | None = None
+) -> FastAPI:
+    """`journeymap aggregator`: the consumer, with its health and metrics endpoints."""
+    metrics = Metrics()
+    engine = create_engine(settings.async_database_url, pool_size=settings.db_pool_size)
+    return service_app(
+        "journeymap aggregator",
+        [
+            database_component(engine),
+            aggregator_component(
+                settings,
+                engine=engine,
+                metrics=metrics,
+                clock=clock or SystemClock(),
+                on_fatal=on_fatal,
+            ),
+        ],
+        metrics,
     )

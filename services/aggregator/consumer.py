@@ -22,10 +22,10 @@ from services.aggregator.batch import BatchOutcome, BatchProcessor
 from services.aggregator.decode import Decoded, decode
 from services.aggregator.poison_guard import PoisonGuard
 from shared.clock import Clock
-from shared.db.errors import is_transient
 from shared.db.offsets import StaleConsumer
 from shared.log.interface import EventLogReader, LogBatch
 from shared.metrics import Metrics
+from shared.transient import is_transient
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,7 @@ class Aggregator:
                 await self._handle(batch)
         finally:
             await self._reader.stop()
+            await self._processor.close()
 
     async def _handle(self, batch: LogBatch) -> None:
         started = asyncio.get_running_loop().time()

@@ -1,11 +1,13 @@
-"""Where poison records go. The embedded log keeps them in the dead_letters table."""
+"""Where poison records go: the dead_letters table (embedded log) or a Kafka topic."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
 import asyncpg
+from aiokafka import AIOKafkaProducer
 
 from services.aggregator.decode import Poison
 
@@ -15,9 +17,14 @@ class DeadLetterSink(Protocol):
         """Keep the poison records; `conn` is the batch transaction."""
         ...
 
+    async def stop(self) -> None: ...
+
 
 class TableDeadLetters:
     """Dead letters as rows, written in the batch transaction: kept exactly once."""
+
+    async def stop(self) -> None:
+        """Nothing to release."""
 
     async def send(self, conn: asyncpg.Connection, poison: Sequence[Poison]) -> None:
         if not poison:
@@ -32,3 +39,58 @@ class TableDeadLetters:
 def _row(poison: Poison) -> tuple[str, bytes, str, int, int]:
     record = poison.record
     return (poison.reason, record.value or b"", record.topic, record.partition, record.offset)
+
+
+class KafkaDeadLetters:
+    """Dead letters on a Kafka topic, with the reason and origin in headers.
+
+    They are produced before the batch transaction commits, so a batch that is
+    retried may dead-letter a record twice: at least once, never lost.
+    """
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._producer: AIOKafkaProducer | None = None
+
+    async def _started(self) -> AIOKafkaProducer:
+        """The producer, started on first use (and made in the running loop)."""
+        if self._producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap,
+                client_id="journeymap-dead-letters",
+                enable_idempotence=True,
+                acks="all",
+            )
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def send(self, conn: asyncpg.Connection, poison: Sequence[Poison]) -> None:
+        if not poison:
+            return
+        producer = await self._started()
+        deliveries = [
+            await producer.send(
+                self._topic,
+                value=p.record.value or b"",
+                key=p.record.key,
+                headers=[
+                    ("reason", p.reason.encode()),
+                    ("source.topic", p.record.topic.encode()),
+                    ("source.partition", str(p.record.partition).encode()),
+                    ("source.offset", str(p.record.offset).encode()),
+                ],
+            )
+            for p in poison
+        ]
+        await asyncio.gather(*deliveries)

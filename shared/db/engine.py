@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from shared.config import to_asyncpg_url
@@ -40,3 +41,9 @@ async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
     if not isinstance(driver, asyncpg.Connection):
         raise TypeError(f"expected an asyncpg connection, got {type(driver).__name__}")
     return driver
+
+
+async def check_database(engine: AsyncEngine) -> None:
+    """Readiness: raise unless the database answers."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))

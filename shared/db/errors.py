@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncpg
 from sqlalchemy.exc import DBAPIError
 
-from shared.errors import JourneymapError
-
 # SQLSTATE classes and codes that say "try again", not "this is wrong".
 _TRANSIENT_STATE_PREFIXES = ("08", "53", "57P")
 _TRANSIENT_STATES = {"40001", "40P01", "55P03"}
@@ -17,14 +15,12 @@ def _sqlstate(error: BaseException) -> str | None:
     return state if isinstance(state, str) else None
 
 
-def is_transient(error: BaseException) -> bool:
-    """True when retrying the same work later can succeed."""
-    if isinstance(error, JourneymapError):
-        return error.retriable
+def is_transient_db_error(error: BaseException) -> bool:
+    """True when the database may well do the same work if asked again later."""
     if isinstance(error, DBAPIError):
         if error.connection_invalidated:
             return True
-        return is_transient(error.orig) if error.orig is not None else False
+        return is_transient_db_error(error.orig) if error.orig is not None else False
     if isinstance(error, (OSError, TimeoutError, asyncpg.InterfaceError)):
         return True
     state = _sqlstate(error)

@@ -60,6 +60,10 @@ class EventLogWriter(Protocol):
         """Return once every entry is durably in the log; raise LogUnavailable otherwise."""
         ...
 
+    async def check_ready(self) -> None:
+        """Readiness: raise unless appends can currently succeed."""
+        ...
+
 
 class EventLogReader(Protocol):
     topic: str

@@ -59,6 +59,10 @@ class PostgresLogWriter:
         await self._task
         self._task = None
 
+    async def check_ready(self) -> None:
+        if self._task is None or self._task.done():
+            raise LogUnavailable("the log writer is not running")
+
     async def append(self, entries: Sequence[LogEntry]) -> None:
         if not entries:
             return

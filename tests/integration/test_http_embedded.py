@@ -218,7 +218,7 @@ async def test_health_readiness_and_metrics(service: Running) -> None:
     assert (await service.reader.get("/healthz")).json() == {"status": "ok"}
     ready = await service.reader.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "aggregator": "ok"}
+    assert ready.json()["checks"] == {"database": "ok", "event log": "ok", "aggregator": "ok"}
     metrics = (await service.reader.get("/metrics")).text
     assert 'journeymap_ingest_events_total{outcome="accepted",reason=""} 5.0' in metrics
     assert 'journeymap_ingest_events_total{outcome="rejected",reason="invalid_event"} 1.0' in (

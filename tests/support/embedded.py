@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from services.embedded import create_embedded_app
-from services.keys import EmbeddedKeys
+from services.keys import ConfiguredKeys
 from shared.config import Settings
 from tests.support.server import serve
 
@@ -28,7 +28,7 @@ class Running:
 @contextlib.asynccontextmanager
 async def running_embedded(database_url: str, **settings: Any) -> AsyncIterator[Running]:
     config = Settings(database_url=database_url, aggregator_idle_seconds=0.01, **settings)
-    app = create_embedded_app(config, keys=EmbeddedKeys(write=WRITE_KEY, read=READ_KEY).store())
+    app = create_embedded_app(config, keys=ConfiguredKeys(write=WRITE_KEY, read=READ_KEY).store())
     async with (
         serve(app) as base_url,
         httpx.AsyncClient(

@@ -1,13 +1,23 @@
-"""Which failures the aggregator retries and which stop it."""
+"""Which failures are retried (PostgreSQL, Kafka, our own) and which stop the work."""
 
 from __future__ import annotations
 
 import asyncpg
 import pytest
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    NotEnoughReplicasError,
+    NotLeaderForPartitionError,
+    TopicAuthorizationFailedError,
+    UnknownTopicOrPartitionError,
+)
 
-from shared.db.errors import is_transient
 from shared.db.offsets import StaleConsumer
 from shared.log.interface import LogUnavailable
+from shared.log.kafka_errors import LogRejected
+from shared.transient import is_transient
 
 
 class _StateError(Exception):
@@ -29,7 +39,15 @@ class _StateError(Exception):
         (_StateError("53300"), True),  # too many connections
         (_StateError("23505"), False),  # unique violation: a bug, not a hiccup
         (_StateError("42P01"), False),  # undefined table
+        (KafkaConnectionError(), True),
+        (KafkaTimeoutError(), True),
+        (NotLeaderForPartitionError(), True),  # a leader election: the client re-routes
+        (NotEnoughReplicasError(), True),
+        (UnknownTopicOrPartitionError(), True),
+        (MessageSizeTooLargeError(), False),
+        (TopicAuthorizationFailedError(), False),
         (LogUnavailable("down"), True),
+        (LogRejected("too large"), False),
         (StaleConsumer("moved"), True),
         (ValueError("bug"), False),
     ],

@@ -1,0 +1,37 @@
+"""The query API's composition root."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.api.context import ApiContext
+from services.api.routes.customers import customers_router
+from shared.clock import Clock, SystemClock
+from shared.config import Settings
+from shared.db.component import database_component
+from shared.db.engine import create_engine
+from shared.metrics import Metrics
+from shared.web.auth import KeyStore
+from shared.web.service import Component, service_app
+
+
+def api_component(
+    settings: Settings, *, engine: AsyncEngine, keys: KeyStore, clock: Clock
+) -> Component:
+    context = ApiContext(settings=settings, engine=engine, keys=keys, clock=clock)
+    return Component(routers=[customers_router(context)])
+
+
+def create_api_app(settings: Settings, *, keys: KeyStore, clock: Clock | None = None) -> FastAPI:
+    """`journeymap api`: the query API alone."""
+    metrics = Metrics()
+    engine = create_engine(settings.async_database_url, pool_size=settings.db_pool_size)
+    return service_app(
+        "journeymap api",
+        [
+            database_component(engine),
+            api_component(settings, engine=engine, keys=keys, clock=clock or SystemClock()),
+        ],
+        metrics,
+    )

@@ -1,0 +1,68 @@
+"""The ingest service's composition root."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.ingest.context import IngestContext
+from services.ingest.routes.events import DOCUMENTED_BODIES, events_router
+from shared.clock import Clock, SystemClock
+from shared.config import Settings
+from shared.db.component import database_component
+from shared.db.engine import create_engine
+from shared.log.interface import EventLogWriter
+from shared.log.kafka_topics import ensure_log_topics
+from shared.log.kafka_writer import KafkaLogWriter
+from shared.log.postgres import PostgresLogWriter
+from shared.metrics import Metrics
+from shared.web.auth import KeyStore
+from shared.web.service import Component, service_app
+
+
+def build_log_writer(settings: Settings, engine: AsyncEngine) -> EventLogWriter:
+    if settings.log == "kafka":
+        return KafkaLogWriter(
+            settings.kafka_bootstrap,
+            settings.kafka_topic,
+            send_timeout=settings.kafka_send_timeout,
+            max_pending=settings.kafka_max_pending,
+            linger_ms=settings.kafka_linger_ms,
+            compression=None
+            if settings.kafka_compression == "none"
+            else settings.kafka_compression,
+            ensure_topics=ensure_log_topics(settings),
+        )
+    return PostgresLogWriter(engine, batch_max=settings.log_append_batch_max)
+
+
+def ingest_component(
+    settings: Settings, *, engine: AsyncEngine, keys: KeyStore, metrics: Metrics, clock: Clock
+) -> Component:
+    writer = build_log_writer(settings, engine)
+    context = IngestContext(
+        settings=settings, writer=writer, keys=keys, metrics=metrics, clock=clock
+    )
+    return Component(
+        routers=[events_router(context)],
+        checks={"event log": writer.check_ready},
+        start=[writer.start],
+        stop=[writer.stop],
+        documented_bodies=DOCUMENTED_BODIES,
+    )
+
+
+def create_ingest_app(settings: Settings, *, keys: KeyStore, clock: Clock | None = None) -> FastAPI:
+    """`journeymap ingest`: the ingest API alone."""
+    metrics = Metrics()
+    engine = create_engine(settings.async_database_url, pool_size=settings.db_pool_size)
+    return service_app(
+        "journeymap ingest",
+        [
+            database_component(engine),
+            ingest_component(
+                settings, engine=engine, keys=keys, metrics=metrics, clock=clock or SystemClock()
+            ),
+        ],
+        metrics,
+    )

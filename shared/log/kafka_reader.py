@@ -1,0 +1,222 @@
+"""The Kafka log, consumer side: a consumer group whose offsets live in PostgreSQL.
+
+- Offsets are stored with the maps, in the aggregator's batch transaction. On
+  assignment the rebalance listener seeks each partition to its stored offset + 1.
+  Kafka's own committed offsets are written after the database commit, for lag
+  monitoring only.
+- A background poller keeps `getmany` outstanding at all times, also while the
+  aggregator processes a batch (partitions are paused then, so nothing more is
+  fetched), so a slow batch never costs the group membership.
+- On revocation, the listener waits for the batch in hand to commit before the
+  partition moves, so the next owner starts where this member stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.db.offsets import load_offsets
+from shared.log.interface import LogBatch, LogRecord
+
+logger = logging.getLogger(__name__)
+
+# How long a revoked partition waits for the batch in hand to commit.
+REVOKE_WAIT_SECONDS = 10.0
+
+
+class KafkaLogReader:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        group_id: str,
+        engine: AsyncEngine,
+        *,
+        client_id: str = "journeymap-aggregator",
+        session_timeout_ms: int = 10_000,
+        heartbeat_interval_ms: int = 3_000,
+        max_poll_interval_ms: int = 300_000,
+        batch_max: int = 5000,
+        ensure_topics: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.topic = topic
+        self._group_id = group_id
+        self._engine = engine
+        self._batch_max = batch_max
+        self._ensure_topics = ensure_topics
+        self._consumer_options = {
+            "bootstrap_servers": bootstrap,
+            "group_id": group_id,
+            "client_id": client_id,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "session_timeout_ms": session_timeout_ms,
+            "heartbeat_interval_ms": heartbeat_interval_ms,
+            "max_poll_interval_ms": max_poll_interval_ms,
+            "fetch_max_wait_ms": 100,
+        }
+        self._consumer_instance: AIOKafkaConsumer | None = None
+        # Last offset handed out per assigned partition.
+        self._positions: dict[int, int] = {}
+        self._ready: asyncio.Queue[LogBatch] = asyncio.Queue(maxsize=1)
+        self._poller: asyncio.Task[None] | None = None
+        # Clear while a handed-out batch is neither committed nor given up.
+        self._settled = asyncio.Event()
+        self._settled.set()
+
+    @property
+    def _consumer(self) -> AIOKafkaConsumer:
+        if self._consumer_instance is None:
+            raise RuntimeError("the Kafka reader is not started")
+        return self._consumer_instance
+
+    async def start(self) -> None:
+        if self._ensure_topics is not None:
+            await self._ensure_topics()
+        # aiokafka clients belong to the running loop, so the consumer is made here.
+        consumer = AIOKafkaConsumer(**self._consumer_options)
+        try:
+            await consumer.start()
+        except BaseException:
+            await consumer.stop()
+            raise
+        self._consumer_instance = consumer
+        self._consumer.subscribe([self.topic], listener=_Rebalance(self))
+        self._poller = asyncio.create_task(self._poll(), name="kafka-poller")
+
+    async def stop(self) -> None:
+        await self._stop_poller()
+        if self._consumer_instance is not None:
+            await self._consumer_instance.stop()  # leaves the group: the rest rebalance at once
+            self._consumer_instance = None
+
+    async def read(self, max_records: int, max_wait_seconds: float) -> LogBatch:
+        try:
+            batch = await asyncio.wait_for(self._ready.get(), max_wait_seconds)
+        except TimeoutError:
+            return LogBatch(records=[], start_offsets={})
+        # A partition revoked since the batch was fetched is not ours to store.
+        if any(partition not in self._positions for partition in batch.start_offsets):
+            await self.rewind()
+            return LogBatch(records=[], start_offsets={})
+        self._settled.clear()
+        return batch
+
+    async def committed(self, batch: LogBatch) -> None:
+        self._settled.set()
+        offsets = {
+            TopicPartition(self.topic, partition): OffsetAndMetadata(offset + 1, "")
+            for partition, offset in batch.end_offsets.items()
+        }
+        try:
+            async with asyncio.timeout(2.0):
+                await self._consumer.commit(offsets)
+        except Exception as error:  # Kafka's offsets are for lag monitoring only
+            logger.info("could not copy offsets to Kafka (monitoring only): %r", error)
+
+    async def rewind(self) -> None:
+        self._settled.set()
+        await self._stop_poller()
+        await self._seek_to_stored(self._consumer.assignment())
+        self._poller = asyncio.create_task(self._poll(), name="kafka-poller")
+
+    async def lag(self) -> dict[int, int]:
+        lag: dict[int, int] = {}
+        for partition, position in list(self._positions.items()):
+            highwater = self._consumer.highwater(TopicPartition(self.topic, partition))
+            if highwater is not None:
+                lag[partition] = max(0, highwater - (position + 1))
+        return lag
+
+    async def _stop_poller(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        while not self._ready.empty():
+            self._ready.get_nowait()
+
+    async def _poll(self) -> None:
+        consumer = self._consumer
+        while True:
+            if self._ready.full():
+                # A batch waits to be taken: keep polling, but fetch nothing more.
+                consumer.pause(*consumer.assignment())
+                await consumer.getmany(timeout_ms=200)
+                continue
+            consumer.resume(*consumer.paused())
+            fetched = await consumer.getmany(timeout_ms=200, max_records=self._batch_max)
+            batch = self._batch(fetched)
+            if batch.records:
+                self._ready.put_nowait(batch)
+
+    def _batch(self, fetched: dict[TopicPartition, list[object]]) -> LogBatch:
+        records: list[LogRecord] = []
+        start: dict[int, int] = {}
+        for tp, messages in fetched.items():
+            if tp.partition not in self._positions or not messages:
+                continue
+            handed_out = self._positions[tp.partition]
+            fresh = [_record(m) for m in messages if m.offset > handed_out]  # type: ignore[attr-defined]
+            if not fresh:
+                continue
+            start[tp.partition] = handed_out
+            records.extend(fresh)
+            self._positions[tp.partition] = fresh[-1].offset
+        return LogBatch(records=records, start_offsets=start)
+
+    async def _seek_to_stored(self, partitions: Iterable[TopicPartition]) -> None:
+        assigned = [tp for tp in partitions if tp.topic == self.topic]
+        stored = await load_offsets(
+            self._engine, self._group_id, self.topic, [tp.partition for tp in assigned]
+        )
+        for tp in assigned:
+            self._consumer.seek(tp, stored[tp.partition] + 1)
+            self._positions[tp.partition] = stored[tp.partition]
+
+    async def _on_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        # Let the batch in hand commit, so the next owner starts after it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._settled.wait(), REVOKE_WAIT_SECONDS)
+        for tp in revoked:
+            self._positions.pop(tp.partition, None)
+        while not self._ready.empty():
+            self._ready.get_nowait()
+
+    async def _on_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        await self._seek_to_stored(assigned)
+        logger.info(
+            "assigned partitions %s of %s",
+            sorted(tp.partition for tp in assigned),
+            self.topic,
+        )
+
+
+def _record(message: object) -> LogRecord:
+    return LogRecord(
+        topic=message.topic,  # type: ignore[attr-defined]
+        partition=message.partition,  # type: ignore[attr-defined]
+        offset=message.offset,  # type: ignore[attr-defined]
+        key=message.key,  # type: ignore[attr-defined]
+        value=message.value,  # type: ignore[attr-defined]
+        headers=tuple(message.headers),  # type: ignore[attr-defined]
+    )
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, reader: KafkaLogReader) -> None:
+        self._reader = reader
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._reader._on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._reader._on_assigned(assigned)

@@ -1,0 +1,146 @@
+"""The Kafka log, producer side: durable appends with a deadline and a bounded buffer.
+
+The producer is idempotent (so `acks=all`): a retried batch is never written twice.
+Idempotent sends never expire by themselves, so every append has a deadline; when
+the broker is unreachable or slow the append fails with LogUnavailable within it.
+Events still in flight are counted, and past `max_pending` new appends are refused
+at once, so an outage cannot grow the process without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiokafka import AIOKafkaProducer
+
+from shared.log.interface import LogEntry, LogUnavailable
+from shared.log.kafka_errors import LogRejected, is_retriable_kafka_error
+
+logger = logging.getLogger(__name__)
+
+
+class KafkaLogWriter:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        *,
+        send_timeout: float = 1.5,
+        max_pending: int = 50_000,
+        linger_ms: int = 5,
+        compression: str | None = "lz4",
+        client_id: str = "journeymap-ingest",
+        ensure_topics: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._send_timeout = send_timeout
+        self._max_pending = max_pending
+        self._linger_ms = linger_ms
+        self._compression = compression
+        self._client_id = client_id
+        self._ensure_topics = ensure_topics
+        self._producer: AIOKafkaProducer | None = None
+        self._starting: asyncio.Task[None] | None = None
+        self._pending = 0
+
+    @property
+    def pending(self) -> int:
+        """Events handed to the producer and not yet acknowledged or failed."""
+        return self._pending
+
+    async def start(self) -> None:
+        # A broker that is down at start-up must not keep ingest from starting: it
+        # answers 503 until the producer is connected.
+        self._starting = asyncio.create_task(self._connect(), name="kafka-producer-start")
+
+    async def _connect(self) -> None:
+        delay = 0.2
+        while True:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap,
+                client_id=self._client_id,
+                enable_idempotence=True,
+                acks="all",
+                linger_ms=self._linger_ms,
+                compression_type=self._compression,
+                request_timeout_ms=max(1000, int(self._send_timeout * 1000)),
+            )
+            try:
+                if self._ensure_topics is not None:
+                    await self._ensure_topics()
+                await producer.start()
+            except Exception as error:
+                await producer.stop()
+                logger.warning("Kafka producer cannot start yet: %r", error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self._producer = producer
+            logger.info("Kafka producer connected to %s", self._bootstrap)
+            return
+
+    async def stop(self) -> None:
+        if self._starting is not None:
+            self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starting
+            self._starting = None
+        if self._producer is not None:
+            # Flushes what is buffered, waiting at most for the producer's own timeout.
+            await self._producer.stop()
+            self._producer = None
+
+    async def check_ready(self) -> None:
+        if self._producer is None:
+            raise LogUnavailable("not connected to Kafka yet")
+
+    async def append(self, entries: Sequence[LogEntry]) -> None:
+        producer = self._producer
+        if producer is None:
+            raise LogUnavailable("not connected to Kafka yet")
+        if self._pending + len(entries) > self._max_pending:
+            raise LogUnavailable(
+                f"{self._pending} events are waiting for Kafka; refusing more until it recovers"
+            )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._send_timeout
+        try:
+            # Cancelling a send() that waits for metadata or buffer space unsends it.
+            async with asyncio.timeout_at(deadline):
+                deliveries = [await self._send(producer, entry) for entry in entries]
+        except TimeoutError as error:
+            raise LogUnavailable("Kafka did not take the events in time") from error
+        except Exception as error:
+            raise _classified(error) from error
+        # asyncio.wait leaves the deliveries running (and counted) when time runs out.
+        done, waiting = await asyncio.wait(deliveries, timeout=max(0.0, deadline - loop.time()))
+        if waiting:
+            raise LogUnavailable("Kafka did not acknowledge the events in time")
+        for delivery in done:
+            failure = delivery.exception()
+            if failure is not None:
+                raise _classified(failure) from failure
+
+    async def _send(self, producer: AIOKafkaProducer, entry: LogEntry) -> asyncio.Future[object]:
+        delivery: asyncio.Future[object] = await producer.send(
+            self._topic, value=entry.value, key=entry.key
+        )
+        self._pending += 1
+        delivery.add_done_callback(self._delivered)
+        return delivery
+
+    def _delivered(self, delivery: asyncio.Future[object]) -> None:
+        self._pending -= 1
+        if not delivery.cancelled() and delivery.exception() is not None:
+            # The caller may have given up already; the failure must still be seen.
+            logger.warning("a Kafka send failed: %r", delivery.exception())
+
+
+def _classified(error: BaseException) -> LogUnavailable | LogRejected:
+    if is_retriable_kafka_error(error):
+        return LogUnavailable(f"Kafka is unavailable: {type(error).__name__}")
+    return LogRejected(f"Kafka refused the events: {error!r}")

@@ -1,0 +1,225 @@
+"""The Kafka log adapters over the wire: real aiokafka client, the test broker, PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.aggregator.bootstrap import build_aggregator
+from services.aggregator.consumer import Aggregator
+from services.aggregator.dead_letters import KafkaDeadLetters
+from shared.clock import SystemClock
+from shared.config import Settings
+from shared.log.interface import LogEntry, LogUnavailable
+from shared.log.kafka_reader import KafkaLogReader
+from shared.log.kafka_topics import ensure_topics
+from shared.log.kafka_writer import KafkaLogWriter
+from shared.metrics import Metrics
+from shared.schemas.log_event import LogEvent
+from tests.kafka_broker import KafkaTestBroker
+from tests.support.events import expected_maps, log_event, random_events
+from tests.support.maps import stored_maps
+from tests.support.polling import eventually
+
+TOPIC = "touchpoints"
+DLQ = "touchpoints.dlq"
+
+
+@pytest.fixture
+async def broker() -> AsyncIterator[KafkaTestBroker]:
+    async with KafkaTestBroker(auto_create_topics=False) as broker:
+        await ensure_topics(broker.bootstrap, [TOPIC, DLQ], partitions=4, replication_factor=1)
+        yield broker
+
+
+@pytest.fixture
+async def writer(broker: KafkaTestBroker) -> AsyncIterator[KafkaLogWriter]:
+    async with started_writer(broker, max_pending=5000) as writer:
+        yield writer
+
+
+@contextlib.asynccontextmanager
+async def started_writer(
+    broker: KafkaTestBroker, max_pending: int
+) -> AsyncIterator[KafkaLogWriter]:
+    writer = KafkaLogWriter(broker.bootstrap, TOPIC, send_timeout=1.5, max_pending=max_pending)
+    await writer.start()
+    try:
+        await eventually(_ready(writer))
+        yield writer
+    finally:
+        await writer.stop()
+
+
+def _ready(writer: KafkaLogWriter) -> Callable[[], Awaitable[bool | None]]:
+    async def probe() -> bool | None:
+        try:
+            await writer.check_ready()
+        except LogUnavailable:
+            return None
+        return True
+
+    return probe
+
+
+def _entries(events: Sequence[LogEvent]) -> list[LogEntry]:
+    return [LogEntry(key=e.identity.encode(), value=e.to_bytes()) for e in events]
+
+
+def _aggregator(engine: AsyncEngine, broker: KafkaTestBroker) -> Aggregator:
+    settings = Settings(consumer_group="g", aggregator_batch_max=200)
+    return build_aggregator(
+        settings,
+        engine=engine,
+        reader=KafkaLogReader(
+            broker.bootstrap,
+            TOPIC,
+            "g",
+            engine,
+            session_timeout_ms=3000,
+            heartbeat_interval_ms=300,
+            batch_max=200,
+        ),
+        dead_letters=KafkaDeadLetters(broker.bootstrap, DLQ),
+        metrics=Metrics(),
+        clock=SystemClock(),
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(aggregator: Aggregator) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(aggregator.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def touchpoint_count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(text("SELECT count(*) FROM touchpoints")) or 0)
+
+
+async def wait_for_touchpoints(engine: AsyncEngine, count: int) -> None:
+    async def probe() -> bool | None:
+        return await touchpoint_count(engine) >= count or None
+
+    await eventually(probe, within=30)
+
+
+async def test_appends_are_keyed_by_customer_across_partitions(
+    broker: KafkaTestBroker, writer: KafkaLogWriter
+) -> None:
+    events = random_events(customers=40, per_customer=5)
+
+    await writer.append(_entries(events))
+
+    stored = broker.records(TOPIC)
+    assert sorted(r.value or b"" for r in stored) == sorted(e.to_bytes() for e in events)
+    partitions_of: dict[bytes, set[int]] = {}
+    for record in stored:
+        partitions_of.setdefault(record.key or b"", set()).add(record.partition)
+    assert all(len(partitions) == 1 for partitions in partitions_of.values())
+    assert len({r.partition for r in stored}) == 4
+    assert writer.pending == 0
+
+
+async def test_consumer_group_builds_the_maps_with_offsets_in_postgres(
+    broker: KafkaTestBroker, writer: KafkaLogWriter, engine: AsyncEngine
+) -> None:
+    events = random_events(customers=30, per_customer=20, seed=2)
+    await writer.append(_entries(events))
+    await writer.append(_entries(events[:50]))  # the same event ids again: redelivery
+
+    async with running(_aggregator(engine, broker)):
+        await wait_for_touchpoints(engine, len(events))
+
+        async def offsets_stored() -> bool | None:
+            async with engine.connect() as conn:
+                total = await conn.scalar(
+                    text("SELECT sum(last_offset + 1) FROM consumer_offsets WHERE topic = :t"),
+                    {"t": TOPIC},
+                )
+            return total == len(events) + 50 or None
+
+        await eventually(offsets_stored)
+
+    journeys, experiences = await stored_maps(engine)
+    assert (journeys, experiences) == expected_maps(events)
+    assert await touchpoint_count(engine) == len(events)
+    # Kafka's own committed offsets follow, for lag monitoring.
+    committed = sum((broker.committed_offset("g", TOPIC, p) or 0) for p in range(4))
+    assert committed == len(events) + 50
+
+
+async def test_a_poison_record_goes_to_the_dead_letter_topic(
+    broker: KafkaTestBroker, writer: KafkaLogWriter, engine: AsyncEngine
+) -> None:
+    before = log_event("before", "product_view", 0)
+    after = log_event("after", "add_to_cart", 1)
+    await writer.append(_entries([before]))
+    await writer.append([LogEntry(key=b"c1", value=b'{"event_id": 7}')])
+    await writer.append(_entries([after]))
+
+    async with running(_aggregator(engine, broker)):
+        await wait_for_touchpoints(engine, 2)
+
+    dead = broker.records(DLQ)
+    assert len(dead) == 1
+    headers = dict(dead[0].headers)
+    assert b"event_id" in headers["reason"]
+    assert headers["source.topic"] == TOPIC.encode()
+    source = next(r for r in broker.records(TOPIC) if r.value == b'{"event_id": 7}')
+    assert headers["source.partition"] == str(source.partition).encode()
+    assert headers["source.offset"] == str(source.offset).encode()
+    assert dead[0].value == b'{"event_id": 7}'
+    journeys, _ = await stored_maps(engine)
+    assert journeys[("c1", "p1")]["stage"] == "decision"
+
+
+@pytest.mark.allow_error_logs  # aiokafka logs each refused connection as an error
+async def test_an_unreachable_broker_fails_appends_fast_and_bounds_the_buffer(
+    broker: KafkaTestBroker,
+) -> None:
+    async with started_writer(broker, max_pending=120) as writer:
+        await _outage(broker, writer)
+
+
+async def _outage(broker: KafkaTestBroker, writer: KafkaLogWriter) -> None:
+    await writer.append(_entries([log_event("ok", "page_view", 0)]))
+    broker.refuse_connections(True)
+    loop = asyncio.get_running_loop()
+
+    started = loop.time()
+    with pytest.raises(LogUnavailable):
+        await writer.append(_entries([log_event("lost-1", "page_view", 1)]))
+    assert loop.time() - started < 2.0
+
+    refused_at_once = 0
+    for n in range(8):
+        events = [log_event(f"x{n}-{i}", "page_view", 2) for i in range(50)]
+        started = loop.time()
+        with pytest.raises(LogUnavailable):
+            await writer.append(_entries(events))
+        assert loop.time() - started < 2.0
+        refused_at_once += loop.time() - started < 0.1
+        assert writer.pending <= 120
+    assert refused_at_once > 0, "the bounded buffer never refused at once"
+
+    broker.refuse_connections(False)
+    await eventually(lambda: _appended(writer), within=30)
+
+
+async def _appended(writer: KafkaLogWriter) -> bool | None:
+    try:
+        await writer.append(_entries([log_event("back", "page_view", 3)]))
+    except LogUnavailable:
+        return None
+    return True
