@@ -24,6 +24,11 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.ingest_log_pending = Gauge(
+            "journeymap_ingest_log_pending_events",
+            "Events handed to the event log and not yet acknowledged (bounded).",
+            registry=r,
+        )
         self.aggregator_batches = Counter(
             "journeymap_aggregator_batches",
             "Batches the aggregator processed, by outcome.",

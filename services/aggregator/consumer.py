@@ -127,6 +127,8 @@ class Aggregator:
         except Exception as error:  # the gauge is best effort; reading goes on
             logger.warning("could not measure consumer lag: %r", error)
             return
+        # Partitions move between members: report only the ones this reader has now.
+        self._metrics.consumer_lag.clear()
         for partition, records in lag.items():
             self._metrics.consumer_lag.labels(str(partition)).set(records)
 

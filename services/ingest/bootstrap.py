@@ -40,6 +40,7 @@ def ingest_component(
     settings: Settings, *, engine: AsyncEngine, keys: KeyStore, metrics: Metrics, clock: Clock
 ) -> Component:
     writer = build_log_writer(settings, engine)
+    metrics.ingest_log_pending.set_function(lambda: writer.pending)
     context = IngestContext(
         settings=settings, writer=writer, keys=keys, metrics=metrics, clock=clock
     )

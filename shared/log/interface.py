@@ -54,6 +54,11 @@ class LogBatch:
 
 
 class EventLogWriter(Protocol):
+    @property
+    def pending(self) -> int:
+        """Events handed to the log and not yet acknowledged or failed."""
+        ...
+
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def append(self, entries: Sequence[LogEntry]) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db.offsets import load_offsets
 from shared.log.interface import LogBatch, LogRecord
+from shared.log.kafka_errors import is_retriable_kafka_error
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ class KafkaLogReader:
         self._consumer_instance: AIOKafkaConsumer | None = None
         # Last offset handed out per assigned partition.
         self._positions: dict[int, int] = {}
-        self._ready: asyncio.Queue[LogBatch] = asyncio.Queue(maxsize=1)
+        # Fetched batches waiting for the aggregator; fetching pauses while one waits.
+        self._ready: asyncio.Queue[LogBatch] = asyncio.Queue()
         self._poller: asyncio.Task[None] | None = None
         # Clear while a handed-out batch is neither committed nor given up.
         self._settled = asyncio.Event()
@@ -98,6 +100,9 @@ class KafkaLogReader:
             self._consumer_instance = None
 
     async def read(self, max_records: int, max_wait_seconds: float) -> LogBatch:
+        if self._poller is not None and self._poller.done():
+            # The poller stopped on a fatal error: surface it instead of idling for ever.
+            self._poller.result()
         try:
             batch = await asyncio.wait_for(self._ready.get(), max_wait_seconds)
         except TimeoutError:
@@ -145,18 +150,28 @@ class KafkaLogReader:
             self._ready.get_nowait()
 
     async def _poll(self) -> None:
-        consumer = self._consumer
         while True:
-            if self._ready.full():
-                # A batch waits to be taken: keep polling, but fetch nothing more.
-                consumer.pause(*consumer.assignment())
-                await consumer.getmany(timeout_ms=200)
-                continue
+            try:
+                await self._poll_once()
+            except Exception as error:
+                if not is_retriable_kafka_error(error):
+                    raise
+                logger.warning("Kafka poll failed, polling again: %r", error)
+                await asyncio.sleep(0.2)
+
+    async def _poll_once(self) -> None:
+        consumer = self._consumer
+        if self._ready.empty():
             consumer.resume(*consumer.paused())
-            fetched = await consumer.getmany(timeout_ms=200, max_records=self._batch_max)
-            batch = self._batch(fetched)
-            if batch.records:
-                self._ready.put_nowait(batch)
+        else:
+            # A batch waits to be taken: keep polling, but fetch nothing more.
+            consumer.pause(*consumer.assignment())
+        fetched = await consumer.getmany(timeout_ms=200, max_records=self._batch_max)
+        # Whatever comes back is queued, never dropped: the consumer's position has
+        # moved past it (a partition assigned during the poll is not paused).
+        batch = self._batch(fetched)
+        if batch.records:
+            self._ready.put_nowait(batch)
 
     def _batch(self, fetched: dict[TopicPartition, list[object]]) -> LogBatch:
         records: list[LogRecord] = []

@@ -46,6 +46,10 @@ class PostgresLogWriter:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
+    @property
+    def pending(self) -> int:
+        return self._pending
+
     async def start(self) -> None:
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="postgres-log-writer")

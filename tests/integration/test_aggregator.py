@@ -11,12 +11,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.aggregator.batch import BatchProcessor
 from services.aggregator.bootstrap import build_aggregator
 from services.aggregator.consumer import Aggregator
 from services.aggregator.dead_letters import TableDeadLetters
+from services.aggregator.decode import decode
 from services.aggregator.errors import PoisonFlood
 from shared.clock import SystemClock
 from shared.config import Settings
+from shared.db.offsets import StaleConsumer
+from shared.domain.stages import DEFAULT_CATALOGUE
 from shared.log.interface import LogEntry
 from shared.log.postgres import PostgresLogReader, PostgresLogWriter
 from shared.metrics import Metrics
@@ -198,5 +202,25 @@ async def test_two_readers_of_one_log_never_double_count(
         running(_aggregator(engine, batch_max=40)),
     ):
         await wait_until_consumed(engine)
+
+    await assert_maps_match(engine, events)
+
+
+async def test_a_zombie_batch_fails_instead_of_double_counting(
+    engine: AsyncEngine, writer: PostgresLogWriter
+) -> None:
+    """A member evicted while processing still commits its batch: the offset guard refuses."""
+    events = [log_event("z1", "product_view", 0), log_event("z2", "purchase", 1)]
+    await append(writer, events)
+    reader = PostgresLogReader(engine, "g")
+    await reader.start()
+    zombie_batch = await reader.read(100, 1.0)
+    # Meanwhile the partition's new owner processed the same records.
+    async with running(_aggregator(engine)):
+        await wait_until_consumed(engine)
+    processor = BatchProcessor(engine, DEFAULT_CATALOGUE, TableDeadLetters(), group_id="g")
+
+    with pytest.raises(StaleConsumer):
+        await processor.process(zombie_batch, decode(zombie_batch.records), "touchpoints")
 
     await assert_maps_match(engine, events)

@@ -1,0 +1,221 @@
+"""Distributed mode over processes: ingest, aggregators and api on the test broker.
+
+The final maps must equal a single-process replay of the same events (the pure
+reducers over the events sent), through crashes, rebalances and broker outages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.schemas.log_event import LogEvent
+from tests.support.distributed import BrokerProcess, Cluster, broker_process, cluster
+from tests.support.embedded import READ_KEY, WRITE_KEY
+from tests.support.events import expected_maps, random_events
+from tests.support.maps import stored_maps
+from tests.support.polling import eventually
+
+
+def native(event: LogEvent) -> dict[str, Any]:
+    """The event as a website would send it to POST /v1/events."""
+    body = event.model_dump(
+        mode="json", exclude_none=True, exclude={"v", "occurred_at", "received_at", "source"}
+    )
+    body["timestamp"] = event.occurred_at.isoformat()
+    return body
+
+
+@pytest.fixture
+async def broker() -> AsyncIterator[BrokerProcess]:
+    async with broker_process(partitions=4) as broker:
+        yield broker
+
+
+@pytest.fixture
+async def deployment(
+    clean_database: str, broker: BrokerProcess, tmp_path: Path
+) -> AsyncIterator[Cluster]:
+    async with cluster(clean_database, broker.bootstrap, tmp_path) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def writer_for(service_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=service_url,
+        headers={"Authorization": f"Bearer {WRITE_KEY}"},
+        timeout=httpx.Timeout(10),
+    ) as client:
+        yield client
+
+
+async def send_all(
+    ingest_url: str, events: Sequence[LogEvent], *, batch: int = 100, parallel: int = 4
+) -> None:
+    """POST every event, retrying a batch on 503 after Retry-After, as a client should."""
+    chunks = [events[i : i + batch] for i in range(0, len(events), batch)]
+    queue: asyncio.Queue[Sequence[LogEvent]] = asyncio.Queue()
+    for chunk in chunks:
+        queue.put_nowait(chunk)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            chunk = queue.get_nowait()
+            while True:
+                response = await client.post(
+                    "/v1/events", json={"batch": [native(e) for e in chunk]}
+                )
+                if response.status_code == 202:
+                    break
+                assert response.status_code == 503, response.text
+                await asyncio.sleep(float(response.headers["Retry-After"]))
+
+    async with writer_for(ingest_url) as client:
+        await asyncio.gather(*(worker(client) for _ in range(parallel)))
+
+
+async def touchpoint_count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(text("SELECT count(*) FROM touchpoints")) or 0)
+
+
+async def until_all_mapped(engine: AsyncEngine, count: int, within: float = 120) -> None:
+    async def probe() -> bool | None:
+        return await touchpoint_count(engine) >= count or None
+
+    await eventually(probe, within=within, every=0.2)
+
+
+async def assert_replay_equal(engine: AsyncEngine, events: Sequence[LogEvent]) -> None:
+    journeys, experiences = await stored_maps(engine)
+    expected_journeys, expected_experiences = expected_maps(events)
+    assert journeys.keys() == expected_journeys.keys()
+    assert journeys == expected_journeys
+    assert experiences == expected_experiences
+
+
+async def read_map(api_url: str, customer: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(
+        base_url=api_url, headers={"Authorization": f"Bearer {READ_KEY}"}
+    ) as client:
+        response = await client.get(f"/v1/customers/{customer}/experience")
+        assert response.status_code == 200
+        body: dict[str, Any] = response.json()
+        return body
+
+
+async def test_pipeline_over_processes_equals_a_single_process_replay(
+    deployment: Cluster, engine: AsyncEngine
+) -> None:
+    ingest = await deployment.start("ingest")
+    api = await deployment.start("api")
+    await deployment.start("aggregator")
+    await deployment.start("aggregator")
+    events = random_events(customers=500, per_customer=20, seed=21)
+
+    await send_all(ingest.base_url, events)
+    await send_all(ingest.base_url, events[:300])  # redelivery: same event ids again
+
+    await until_all_mapped(engine, len(events))
+    await assert_replay_equal(engine, events)
+    assert await touchpoint_count(engine) == 10_000
+    experience = await read_map(api.base_url, "cust-7")
+    assert experience["touchpoint_count"] == 20
+
+
+async def test_an_aggregator_killed_mid_stream_loses_and_doubles_nothing(
+    deployment: Cluster, engine: AsyncEngine
+) -> None:
+    ingest = await deployment.start("ingest")
+    await deployment.start("aggregator")
+    doomed = await deployment.start("aggregator")
+    events = random_events(customers=300, per_customer=20, seed=22)
+    sending = asyncio.create_task(send_all(ingest.base_url, events, parallel=2))
+
+    await eventually(_at_least(engine, 1500), within=60)
+    doomed.process.kill()
+    await sending
+
+    await until_all_mapped(engine, len(events))
+    await assert_replay_equal(engine, events)
+
+
+async def test_an_aggregator_joining_mid_stream_changes_nothing(
+    deployment: Cluster, engine: AsyncEngine
+) -> None:
+    ingest = await deployment.start("ingest")
+    await deployment.start("aggregator")
+    await deployment.start("aggregator")
+    events = random_events(customers=300, per_customer=20, seed=23)
+    sending = asyncio.create_task(send_all(ingest.base_url, events, parallel=2))
+
+    await eventually(_at_least(engine, 1500), within=60)
+    await deployment.start("aggregator")
+    await sending
+
+    await until_all_mapped(engine, len(events))
+    await assert_replay_equal(engine, events)
+
+
+async def test_broker_outage_gives_503_bounded_memory_and_loses_nothing_acknowledged(
+    deployment: Cluster, broker: BrokerProcess, engine: AsyncEngine
+) -> None:
+    ingest = await deployment.start("ingest")
+    await deployment.start("aggregator")
+    events = random_events(customers=200, per_customer=20, seed=24)
+    before, during, after = events[:1000], events[1000:3000], events[3000:]
+    await send_all(ingest.base_url, before)
+    memory = psutil.Process(ingest.process.pid)
+    baseline_rss = memory.memory_info().rss
+
+    await broker.command("refuse")
+    acknowledged: list[LogEvent] = []
+    slowest = 0.0
+    async with writer_for(ingest.base_url) as client:
+        loop = asyncio.get_running_loop()
+        for round_number in range(3):
+            for i in range(0, len(during), 100):
+                chunk = during[i : i + 100]
+                started = loop.time()
+                response = await client.post(
+                    "/v1/events", json={"batch": [native(e) for e in chunk]}
+                )
+                slowest = max(slowest, loop.time() - started)
+                if response.status_code == 202:
+                    acknowledged.extend(chunk)
+                else:
+                    assert response.status_code == 503, response.text
+                    assert response.headers["Retry-After"] == "1"
+            assert memory.memory_info().rss - baseline_rss < 64 * 2**20, f"round {round_number}"
+        metrics = (await client.get("/metrics")).text
+    assert slowest < 2.0
+    pending = next(
+        float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith("journeymap_ingest_log_pending_events ")
+    )
+    assert pending <= 2000
+
+    await broker.command("accept")
+    await send_all(ingest.base_url, after)
+    await send_all(ingest.base_url, during)  # the clients retry what got 503
+
+    await until_all_mapped(engine, len(events))
+    await assert_replay_equal(engine, events)
+
+
+def _at_least(engine: AsyncEngine, count: int) -> Any:
+    async def probe() -> bool | None:
+        return await touchpoint_count(engine) >= count or None
+
+    return probe
