@@ -4,7 +4,10 @@ The producer is idempotent (so `acks=all`): a retried batch is never written twi
 Idempotent sends never expire by themselves, so every append has a deadline; when
 the broker is unreachable or slow the append fails with LogUnavailable within it.
 Events still in flight are counted, and past `max_pending` new appends are refused
-at once, so an outage cannot grow the process without bound.
+at once, so an outage cannot grow the process without bound. After an append failed,
+others are refused at once for `backoff` seconds, then one probe at a time tries
+until one succeeds, so clients learn of an outage without each waiting out the
+deadline.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class KafkaLogWriter:
         compression: str | None = "lz4",
         client_id: str = "journeymap-ingest",
         ensure_topics: Callable[[], Awaitable[None]] | None = None,
+        backoff: float = 1.0,
     ) -> None:
         self._bootstrap = bootstrap
         self._topic = topic
@@ -43,6 +47,10 @@ class KafkaLogWriter:
         self._compression = compression
         self._client_id = client_id
         self._ensure_topics = ensure_topics
+        self._backoff = backoff
+        self._failing = False
+        self._failing_until = float("-inf")
+        self._probing = False
         self._producer: AIOKafkaProducer | None = None
         self._starting: asyncio.Task[None] | None = None
         self._pending = 0
@@ -106,6 +114,25 @@ class KafkaLogWriter:
             raise LogUnavailable(
                 f"{self._pending} events are waiting for Kafka; refusing more until it recovers"
             )
+        loop = asyncio.get_running_loop()
+        probe = False
+        if self._failing:
+            if loop.time() < self._failing_until or self._probing:
+                raise LogUnavailable("Kafka did not answer moments ago; retry shortly")
+            self._probing = probe = True
+        try:
+            await self._append(producer, entries)
+        except LogUnavailable:
+            self._failing = True
+            self._failing_until = loop.time() + self._backoff
+            raise
+        else:
+            self._failing = False
+        finally:
+            if probe:
+                self._probing = False
+
+    async def _append(self, producer: AIOKafkaProducer, entries: Sequence[LogEntry]) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._send_timeout
         try:

@@ -204,7 +204,7 @@ async def test_broker_outage_gives_503_bounded_memory_and_loses_nothing_acknowle
         for line in metrics.splitlines()
         if line.startswith("journeymap_ingest_log_pending_events ")
     )
-    assert pending <= 2000
+    assert pending <= 500
 
     await broker.command("accept")
     await send_all(ingest.base_url, after)

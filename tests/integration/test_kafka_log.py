@@ -45,9 +45,11 @@ async def writer(broker: KafkaTestBroker) -> AsyncIterator[KafkaLogWriter]:
 
 @contextlib.asynccontextmanager
 async def started_writer(
-    broker: KafkaTestBroker, max_pending: int
+    broker: KafkaTestBroker, max_pending: int, backoff: float = 1.0
 ) -> AsyncIterator[KafkaLogWriter]:
-    writer = KafkaLogWriter(broker.bootstrap, TOPIC, send_timeout=1.5, max_pending=max_pending)
+    writer = KafkaLogWriter(
+        broker.bootstrap, TOPIC, send_timeout=1.5, max_pending=max_pending, backoff=backoff
+    )
     await writer.start()
     try:
         await eventually(_ready(writer))
@@ -185,41 +187,55 @@ async def test_a_poison_record_goes_to_the_dead_letter_topic(
 
 
 @pytest.mark.allow_error_logs  # aiokafka logs each refused connection as an error
-async def test_an_unreachable_broker_fails_appends_fast_and_bounds_the_buffer(
+async def test_an_unreachable_broker_fails_appends_within_the_deadline_and_bounds_the_buffer(
     broker: KafkaTestBroker,
 ) -> None:
-    async with started_writer(broker, max_pending=120) as writer:
-        await _outage(broker, writer)
+    async with started_writer(broker, max_pending=120, backoff=0.0) as writer:
+        await writer.append(_entries([log_event("ok", "page_view", 0)]))
+        broker.refuse_connections(True)
+        loop = asyncio.get_running_loop()
+
+        bounded = 0
+        for n in range(6):
+            events = [log_event(f"x{n}-{i}", "page_view", 2) for i in range(50)]
+            started = loop.time()
+            with pytest.raises(LogUnavailable) as refused:
+                await writer.append(_entries(events))
+            assert loop.time() - started < 2.0
+            bounded += "waiting for Kafka" in str(refused.value)
+            assert writer.pending <= 120
+        assert bounded > 0, "the bounded buffer never refused"
+
+        broker.refuse_connections(False)
+        await eventually(_appended(writer), within=30)
 
 
-async def _outage(broker: KafkaTestBroker, writer: KafkaLogWriter) -> None:
-    await writer.append(_entries([log_event("ok", "page_view", 0)]))
-    broker.refuse_connections(True)
-    loop = asyncio.get_running_loop()
+@pytest.mark.allow_error_logs
+async def test_after_a_failure_appends_fail_fast_until_a_probe_succeeds(
+    broker: KafkaTestBroker,
+) -> None:
+    async with started_writer(broker, max_pending=5000, backoff=1.0) as writer:
+        broker.refuse_connections(True)
+        loop = asyncio.get_running_loop()
+        with pytest.raises(LogUnavailable, match="in time"):
+            await writer.append(_entries([log_event("a", "page_view", 0)]))
 
-    started = loop.time()
-    with pytest.raises(LogUnavailable):
-        await writer.append(_entries([log_event("lost-1", "page_view", 1)]))
-    assert loop.time() - started < 2.0
-
-    refused_at_once = 0
-    for n in range(8):
-        events = [log_event(f"x{n}-{i}", "page_view", 2) for i in range(50)]
         started = loop.time()
-        with pytest.raises(LogUnavailable):
-            await writer.append(_entries(events))
-        assert loop.time() - started < 2.0
-        refused_at_once += loop.time() - started < 0.1
-        assert writer.pending <= 120
-    assert refused_at_once > 0, "the bounded buffer never refused at once"
+        with pytest.raises(LogUnavailable, match="moments ago"):
+            await writer.append(_entries([log_event("b", "page_view", 0)]))
+        assert loop.time() - started < 0.1
 
-    broker.refuse_connections(False)
-    await eventually(lambda: _appended(writer), within=30)
+        broker.refuse_connections(False)
+        await eventually(_appended(writer), within=30)
+        await writer.append(_entries([log_event("c", "page_view", 0)]))
 
 
-async def _appended(writer: KafkaLogWriter) -> bool | None:
-    try:
-        await writer.append(_entries([log_event("back", "page_view", 3)]))
-    except LogUnavailable:
-        return None
-    return True
+def _appended(writer: KafkaLogWriter) -> Callable[[], Awaitable[bool | None]]:
+    async def probe() -> bool | None:
+        try:
+            await writer.append(_entries([log_event("back", "page_view", 3)]))
+        except LogUnavailable:
+            return None
+        return True
+
+    return probe

@@ -122,7 +122,7 @@ async def cluster(database_url: str, bootstrap: str, logs: Path) -> AsyncIterato
         JOURNEYMAP_KAFKA_SESSION_TIMEOUT_MS="3000",
         JOURNEYMAP_KAFKA_HEARTBEAT_INTERVAL_MS="300",
         JOURNEYMAP_AGGREGATOR_BATCH_MAX="300",
-        JOURNEYMAP_KAFKA_MAX_PENDING="2000",
+        JOURNEYMAP_KAFKA_MAX_PENDING="500",
     )
     running = Cluster(env, logs)
     try:
