@@ -1,0 +1,1 @@
+"""Friction rules: pure evaluation of touchpoints and timers into alert signals."""

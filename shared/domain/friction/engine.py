@@ -1,0 +1,70 @@
+"""Run the friction rules over a partition's touchpoints in log order, with timers.
+
+Before each touchpoint, the partition's watermark (the largest event time seen minus
+the allowed lateness) advances and every timer due by it fires. So the alerts depend
+on the log's order and contents only, not on how it was cut into batches: a fast
+replay of a recorded stream gives the alerts it gave live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shared.domain.alerts import Signal
+from shared.domain.friction import rules as rule
+from shared.domain.friction.config import FrictionRules
+from shared.domain.friction.state import CustomerFriction
+from shared.domain.friction.timers import TimerBook
+from shared.domain.stages import StageCatalogue
+from shared.domain.touchpoint import Touchpoint
+
+
+@dataclass(slots=True)
+class FrictionEngine:
+    rules: FrictionRules
+    catalogue: StageCatalogue
+    timers: TimerBook = field(default_factory=TimerBook)
+    customers: dict[str, CustomerFriction] = field(default_factory=dict)
+    watermarks: dict[int, datetime] = field(default_factory=dict)
+
+    def observe(self, partition: int, touchpoint: Touchpoint, *, new: bool) -> list[Signal]:
+        """Advance the partition's watermark by one touchpoint; evaluate it if new."""
+        signals = self.advance(partition, touchpoint.occurred_at - self.rules.allowed_lateness)
+        if new:
+            signals += self._evaluate(partition, touchpoint)
+        return signals
+
+    def advance(self, partition: int, watermark: datetime) -> list[Signal]:
+        """Move the partition's watermark forward (never back) and fire due timers."""
+        current = self.watermarks.get(partition)
+        if current is None or watermark > current:
+            self.watermarks[partition] = current = watermark
+        signals: list[Signal] = []
+        while (timer := self.timers.pop_due(partition, current)) is not None:
+            signals.append(rule.fire(timer, self.rules))
+        return signals
+
+    def _evaluate(self, partition: int, touchpoint: Touchpoint) -> list[Signal]:
+        state = self.customers.get(touchpoint.customer_id)
+        if state is None:
+            state = self.customers[touchpoint.customer_id] = CustomerFriction(
+                touchpoint.customer_id
+            )
+        rules, catalogue, timers = self.rules, self.catalogue, self.timers
+        return [
+            *rule.checkout_abandoned(touchpoint, partition, timers, rules, catalogue),
+            *rule.repeated_support(state, touchpoint, partition, timers, rules, catalogue),
+            *rule.detractor(touchpoint, rules),
+            *rule.negative_sentiment(touchpoint, rules),
+            *rule.error_touchpoint(state, touchpoint, partition, timers, rules, catalogue),
+            *rule.stage_stalled(state, touchpoint, partition, timers, rules, catalogue),
+        ]
+
+    def run(self, stream: Iterable[tuple[int, Touchpoint, bool]]) -> list[Signal]:
+        """Observe (partition, touchpoint, is_new) in log order."""
+        signals: list[Signal] = []
+        for partition, touchpoint, new in stream:
+            signals += self.observe(partition, touchpoint, new=new)
+        return signals
