@@ -15,6 +15,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from services.aggregator.runner import FatalHandler
+from services.keys import ConfiguredKeys
 from shared.config import Settings
 from shared.logs import configure_logging
 
@@ -108,7 +109,7 @@ def up(host: str | None, port: int | None, data_dir: Path | None) -> None:
 
     settings = _prepared(host=host, port=port, data_dir=data_dir)
     keys = configured_keys(settings, generate=True)
-    _print_banner(settings, keys.write, keys.read)
+    _print_banner(settings, keys)
     _serve(
         lambda on_fatal: create_embedded_app(settings, keys=keys.store(), on_fatal=on_fatal),
         settings,
@@ -155,7 +156,7 @@ def api(host: str | None, port: int | None, data_dir: Path | None) -> None:
     _serve(lambda _: create_api_app(settings, keys=keys), settings)
 
 
-def _print_banner(settings: Settings, write_key: str, read_key: str) -> None:
+def _print_banner(settings: Settings, keys: ConfiguredKeys) -> None:
     base = f"http://{settings.host}:{settings.port}"
     click.echo(
         "\n".join(
@@ -165,8 +166,10 @@ def _print_banner(settings: Settings, write_key: str, read_key: str) -> None:
                 f"  maps       GET  {base}/v1/customers/{{customer_id}}/journeys",
                 f"  api docs        {base}/docs",
                 f"  metrics         {base}/metrics",
-                f"  write key  {write_key}",
-                f"  read key   {read_key}",
+                f"  alerts          {base}/v1/alerts",
+                f"  write key  {keys.write}",
+                f"  read key   {keys.read}",
+                f"  alerts key {keys.alerts}",
                 f"  data       {settings.data_dir.resolve()}",
                 "Press Ctrl-C to stop.",
             ]

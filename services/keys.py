@@ -26,12 +26,15 @@ class KeysMissing(JourneymapError):
 class ConfiguredKeys:
     write: str
     read: str
+    alerts: str
 
     def store(self) -> StaticKeyStore:
         return StaticKeyStore(
             {
                 self.write: Principal("write-key", frozenset({"write"})),
-                self.read: Principal("read-key", frozenset({"read", "alerts"})),
+                self.read: Principal("read-key", frozenset({"read"})),
+                # On-call staff: read the maps and alerts, acknowledge and resolve alerts.
+                self.alerts: Principal("alerts-key", frozenset({"read", "alerts"})),
             }
         )
 
@@ -42,8 +45,8 @@ def configured_keys(settings: Settings, *, generate: bool) -> ConfiguredKeys:
     stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     if generate:
         wanted = {
-            "write": stored.get("write") or "jm_write_" + secrets.token_urlsafe(24),
-            "read": stored.get("read") or "jm_read_" + secrets.token_urlsafe(24),
+            name: stored.get(name) or f"jm_{name}_{secrets.token_urlsafe(24)}"
+            for name in ("write", "read", "alerts")
         }
         if wanted != stored:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,11 +54,20 @@ def configured_keys(settings: Settings, *, generate: bool) -> ConfiguredKeys:
             with os.fdopen(descriptor, "w") as file:
                 json.dump(wanted, file)
             stored = wanted
-    write = settings.write_key.get_secret_value() if settings.write_key else stored.get("write")
-    read = settings.read_key.get_secret_value() if settings.read_key else stored.get("read")
-    if not write or not read:
+    configured = {
+        "write": settings.write_key,
+        "read": settings.read_key,
+        "alerts": settings.alerts_key,
+    }
+    keys = {
+        name: secret.get_secret_value() if secret else stored.get(name)
+        for name, secret in configured.items()
+    }
+    missing = [f"JOURNEYMAP_{name.upper()}_KEY" for name, key in keys.items() if not key]
+    if missing:
         raise KeysMissing(
-            "no API keys: set JOURNEYMAP_WRITE_KEY and JOURNEYMAP_READ_KEY "
-            f"(or run `journeymap up` once to create {path})"
+            f"no API keys: set {', '.join(missing)} (or run `journeymap up` once to create {path})"
         )
-    return ConfiguredKeys(write=write, read=read)
+    return ConfiguredKeys(
+        write=keys["write"] or "", read=keys["read"] or "", alerts=keys["alerts"] or ""
+    )

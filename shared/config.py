@@ -11,12 +11,33 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.domain.alerts import Severity
+from shared.domain.friction.config import FrictionRules
+
+
+class NotifierSettings(BaseModel):
+    """One place alerts are delivered to. Several may be configured."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    kind: Literal["webhook", "slack", "pagerduty", "alertmanager"]
+    url: str
+    min_severity: Severity = Severity.WARNING
+    # webhook: HMAC-SHA256 key for the X-Journeymap-Signature header.
+    secret: SecretStr | None = None
+    # pagerduty: the Events API v2 integration key.
+    routing_key: SecretStr | None = None
+    timeout_seconds: float = Field(default=5.0, gt=0)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="JOURNEYMAP_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="JOURNEYMAP_", env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
 
     # Where state lives. Unset: `journeymap up` starts a PostgreSQL under data_dir.
     database_url: str | None = None
@@ -29,6 +50,10 @@ class Settings(BaseSettings):
     # Static keys; where unset, `journeymap up` generates them.
     write_key: SecretStr | None = None
     read_key: SecretStr | None = None
+    # Acknowledging and resolving alerts needs this key (scope `alerts`).
+    alerts_key: SecretStr | None = None
+    # Where people reach the API; alerts link to maps under it.
+    public_url: str | None = None
 
     log: Literal["postgres", "kafka"] = "postgres"
     # Most events the log writer appends in one transaction (group commit).
@@ -60,6 +85,20 @@ class Settings(BaseSettings):
     # Events whose corrected time is further ahead of the server clock are refused.
     max_future_skew: timedelta = timedelta(days=1)
     max_batch_events: int = Field(default=2500, ge=1)
+
+    # Friction rules: JOURNEYMAP_RULES__CHECKOUT_ABANDON_AFTER=PT30M and so on.
+    rules: FrictionRules = FrictionRules()
+    # JSON list, e.g. [{"name": "ops", "kind": "webhook", "url": "...", "secret": "..."}]
+    notifiers: list[NotifierSettings] = Field(default_factory=list)
+    delivery_max_attempts: int = Field(default=8, ge=1)
+    delivery_backoff_seconds: float = Field(default=1.0, gt=0)
+    delivery_backoff_max_seconds: float = Field(default=300.0, gt=0)
+    # Alertmanager forgets firing alerts that are not re-sent; this is the re-send period.
+    alertmanager_resend_seconds: float = Field(default=60.0, gt=0)
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def async_database_url(self) -> str:

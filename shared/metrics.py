@@ -58,6 +58,36 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.alerts_raised = Counter(
+            "journeymap_alerts_raised",
+            "Friction alerts opened, by rule and severity.",
+            ["rule", "severity"],
+            registry=r,
+        )
+        self.alerts_active = Gauge(
+            "journeymap_alerts_active",
+            "Alerts open or acknowledged, by status (refreshed by the dispatcher).",
+            ["status"],
+            registry=r,
+        )
+        self.timers_pending = Gauge(
+            "journeymap_timers_pending",
+            "Friction timers armed and not yet fired or cancelled.",
+            registry=r,
+        )
+        self.deliveries = Counter(
+            "journeymap_alert_deliveries",
+            "Alert delivery attempts, by notifier and outcome.",
+            ["notifier", "outcome"],
+            registry=r,
+        )
+        self.delivery_seconds = Histogram(
+            "journeymap_alert_delivery_latency_seconds",
+            "From an alert change to its successful delivery, by notifier.",
+            ["notifier"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "journeymap_aggregator_consumer_lag",
             "Log records not yet in the maps, per partition.",

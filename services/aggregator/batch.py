@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.aggregator import store
+from services.aggregator import friction_store, store
 from services.aggregator.dead_letters import DeadLetterSink
 from services.aggregator.decode import Decoded
+from services.aggregator.friction_step import FrictionStep
 from services.aggregator.maps import fold, journey_keys
 from shared.db.engine import driver_connection
-from shared.db.offsets import advance_offsets
+from shared.db.offsets import advance_offsets, stored_watermarks
 from shared.domain import journey
 from shared.domain.stages import StageCatalogue
 from shared.domain.touchpoint import Touchpoint
@@ -27,6 +30,7 @@ class BatchOutcome:
     duplicates: int
     poison: int
     rebuilt_journeys: int
+    alerts_triggered: list[tuple[str, str]] = field(default_factory=list)
 
 
 class BatchProcessor:
@@ -35,18 +39,22 @@ class BatchProcessor:
         engine: AsyncEngine,
         catalogue: StageCatalogue,
         dead_letters: DeadLetterSink,
+        friction: FrictionStep,
         *,
         group_id: str,
+        topic: str,
     ) -> None:
         self._engine = engine
         self._catalogue = catalogue
         self._dead_letters = dead_letters
+        self._friction = friction
         self._group_id = group_id
+        self._topic = topic
 
     async def close(self) -> None:
         await self._dead_letters.stop()
 
-    async def process(self, batch: LogBatch, decoded: Decoded, topic: str) -> BatchOutcome:
+    async def process(self, batch: LogBatch, decoded: Decoded, now: datetime) -> BatchOutcome:
         # Within a batch the first copy of an event id wins, as it would across batches.
         distinct = list({t.event_id: t for t in reversed(decoded.touchpoints)}.values())
         async with self._engine.begin() as sa_conn:
@@ -56,8 +64,7 @@ class BatchProcessor:
             inserted = await store.insert_touchpoints(conn, distinct)
             new = [t for t in distinct if t.event_id in inserted]
             # 2. load the maps they touch, fold them in, rebuild journeys with late events;
-            keys = journey_keys(new)
-            journeys = await store.load_journeys(conn, keys)
+            journeys = await store.load_journeys(conn, journey_keys(new))
             experiences = await store.load_experiences(conn, {t.customer_id for t in new})
             update = fold(new, journeys, experiences, self._catalogue)
             rebuilt = await store.journey_touchpoints(conn, update.journeys_to_rebuild)
@@ -68,16 +75,57 @@ class BatchProcessor:
             # 3. save the maps;
             await store.save_journeys(conn, list(update.journeys.values()))
             await store.save_experiences(conn, list(update.experiences.values()))
-            # 4. keep the poison records;
+            # 4. run the friction rules in log order: alerts, timers, outbox, deliveries;
+            triggered: list[tuple[str, str]] = []
+            watermarks: dict[int, datetime] = {}
+            if decoded.items:
+                stored = await stored_watermarks(
+                    sa_conn, self._group_id, self._topic, batch.start_offsets
+                )
+                friction = await self._friction.on_batch(conn, decoded.items, inserted, stored, now)
+                triggered, watermarks = friction.triggered, friction.watermarks
+            # 5. keep the poison records;
             await self._dead_letters.send(conn, decoded.poison)
-            # 5. advance the stored offsets, only from where this reader started;
+            # 6. advance the stored offsets (only from where this reader started), with
+            #    the watermarks;
             await advance_offsets(
-                sa_conn, self._group_id, topic, batch.start_offsets, batch.end_offsets
+                sa_conn,
+                self._group_id,
+                self._topic,
+                batch.start_offsets,
+                batch.end_offsets,
+                watermarks,
             )
-            # 6. commit (leaving the block).
+            # 7. commit (leaving the block).
         return BatchOutcome(
             new=new,
             duplicates=len(decoded.touchpoints) - len(new),
             poison=len(decoded.poison),
             rebuilt_journeys=len(update.journeys_to_rebuild),
+            alerts_triggered=triggered,
         )
+
+    async def tick(self, positions: Mapping[int, int], now: datetime) -> list[tuple[str, str]]:
+        """Fire the timers of idle, caught-up partitions by the wall clock.
+
+        The partitions' offset rows are locked and checked first, so only their owner
+        fires their timers.
+        """
+        lateness = self._friction.allowed_lateness
+        async with self._engine.connect() as sa_conn:
+            conn = await driver_connection(sa_conn)
+            due = await friction_store.next_due(conn, list(positions))
+            systemic = await friction_store.has_active_systemic(conn)
+        if (due is None or due > now - lateness) and not systemic:
+            return []
+        async with self._engine.begin() as sa_conn:
+            stored = await stored_watermarks(
+                sa_conn, self._group_id, self._topic, positions, lock=True
+            )
+            effective = {
+                partition: max(w for w in (stored.get(partition), now - lateness) if w)
+                for partition in positions
+            }
+            conn = await driver_connection(sa_conn)
+            outcome = await self._friction.on_tick(conn, effective, now)
+        return outcome.triggered

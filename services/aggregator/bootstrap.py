@@ -8,6 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.aggregator.batch import BatchProcessor
 from services.aggregator.consumer import Aggregator
 from services.aggregator.dead_letters import DeadLetterSink, KafkaDeadLetters, TableDeadLetters
+from services.aggregator.dispatcher import Dispatcher
+from services.aggregator.friction_step import FrictionStep
+from services.aggregator.notifiers.registry import build_notifiers
 from services.aggregator.runner import AggregatorRunner, FatalHandler
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
@@ -45,6 +48,25 @@ def build_dead_letters(settings: Settings) -> DeadLetterSink:
     return TableDeadLetters()
 
 
+def build_processor(
+    settings: Settings, *, engine: AsyncEngine, dead_letters: DeadLetterSink, topic: str
+) -> BatchProcessor:
+    friction = FrictionStep(
+        settings.rules,
+        DEFAULT_CATALOGUE,
+        notifiers=settings.notifiers,
+        base_url=settings.base_url,
+    )
+    return BatchProcessor(
+        engine,
+        DEFAULT_CATALOGUE,
+        dead_letters,
+        friction,
+        group_id=settings.consumer_group,
+        topic=topic,
+    )
+
+
 def build_aggregator(
     settings: Settings,
     *,
@@ -54,8 +76,8 @@ def build_aggregator(
     metrics: Metrics,
     clock: Clock,
 ) -> Aggregator:
-    processor = BatchProcessor(
-        engine, DEFAULT_CATALOGUE, dead_letters, group_id=settings.consumer_group
+    processor = build_processor(
+        settings, engine=engine, dead_letters=dead_letters, topic=reader.topic
     )
     return Aggregator(
         reader,
@@ -84,10 +106,28 @@ def aggregator_component(
         clock=clock,
     )
     runner = AggregatorRunner(aggregator, on_fatal)
+    dispatcher = build_dispatcher(settings, engine=engine, metrics=metrics, clock=clock)
     return Component(
         checks={"aggregator": runner.check_alive},
-        start=[runner.start],
-        stop=[runner.stop],
+        start=[runner.start, dispatcher.start],
+        stop=[dispatcher.stop, runner.stop],
+    )
+
+
+def build_dispatcher(
+    settings: Settings, *, engine: AsyncEngine, metrics: Metrics, clock: Clock
+) -> Dispatcher:
+    return Dispatcher(
+        engine,
+        build_notifiers(settings.notifiers),
+        {n.name: n.min_severity for n in settings.notifiers},
+        metrics,
+        clock,
+        base_url=settings.base_url,
+        max_attempts=settings.delivery_max_attempts,
+        backoff_seconds=settings.delivery_backoff_seconds,
+        backoff_max_seconds=settings.delivery_backoff_max_seconds,
+        alertmanager_resend_seconds=settings.alertmanager_resend_seconds,
     )
 
 

@@ -79,8 +79,9 @@ class Aggregator:
         try:
             while not stop.is_set():
                 batch = await self._read()
-                await self._observe_lag()
+                lag = await self._observe_lag()
                 if not batch.records:
+                    await self._tick(lag)
                     self.caught_up.set()
                     continue
                 self.caught_up.clear()
@@ -113,24 +114,50 @@ class Aggregator:
         # A retry repeats the same batch: its offsets were not stored, so nothing doubles.
         async for attempt in _retrying():
             with attempt:
-                return await self._processor.process(batch, decoded, self._reader.topic)
+                return await self._processor.process(batch, decoded, self._clock.now())
         raise AssertionError("unreachable: AsyncRetrying reraises")
 
-    async def _observe_lag(self) -> None:
-        """Refresh the lag gauge, at most once a second (it costs a round trip)."""
+    async def _observe_lag(self) -> dict[int, int] | None:
+        """The lag per partition, measured at most once a second (it costs a round trip)."""
         now = asyncio.get_running_loop().time()
         if now - self._lag_observed_at < 1.0:
-            return
+            return None
         self._lag_observed_at = now
         try:
             lag = await self._reader.lag()
         except Exception as error:  # the gauge is best effort; reading goes on
             logger.warning("could not measure consumer lag: %r", error)
-            return
+            return None
         # Partitions move between members: report only the ones this reader has now.
         self._metrics.consumer_lag.clear()
         for partition, records in lag.items():
             self._metrics.consumer_lag.labels(str(partition)).set(records)
+        return lag
+
+    async def _tick(self, lag: dict[int, int] | None) -> None:
+        """Caught up and idle: let the wall clock fire the due timers of those partitions."""
+        if lag is None:
+            return
+        idle = {
+            partition: offset
+            for partition, offset in self._reader.committed_positions().items()
+            if lag.get(partition) == 0
+        }
+        if not idle:
+            return
+        try:
+            async for attempt in _retrying():
+                with attempt:
+                    triggered = await self._processor.tick(idle, self._clock.now())
+        except StaleConsumer as stale:
+            logger.warning("skipping timers: %s", stale)
+            await self._reader.rewind()
+            return
+        self._count_alerts(triggered)
+
+    def _count_alerts(self, triggered: list[tuple[str, str]]) -> None:
+        for rule, severity in triggered:
+            self._metrics.alerts_raised.labels(rule, severity).inc()
 
     def _observe(self, outcome: BatchOutcome, seconds: float) -> None:
         metrics = self._metrics
@@ -140,6 +167,7 @@ class Aggregator:
         metrics.aggregator_events.labels("duplicate").inc(outcome.duplicates)
         metrics.aggregator_events.labels("dead_lettered").inc(outcome.poison)
         metrics.journey_rebuilds.inc(outcome.rebuilt_journeys)
+        self._count_alerts(outcome.alerts_triggered)
         now = self._clock.now()
         for touchpoint in outcome.new:
             metrics.event_to_map_seconds.observe((now - touchpoint.received_at).total_seconds())

@@ -24,8 +24,13 @@ class Poison:
 
 @dataclass(slots=True)
 class Decoded:
-    touchpoints: list[Touchpoint] = field(default_factory=list)
+    # In log order, each with the record it came from.
+    items: list[tuple[LogRecord, Touchpoint]] = field(default_factory=list)
     poison: list[Poison] = field(default_factory=list)
+
+    @property
+    def touchpoints(self) -> list[Touchpoint]:
+        return [touchpoint for _, touchpoint in self.items]
 
 
 def to_touchpoint(event: LogEvent) -> Touchpoint:
@@ -67,5 +72,5 @@ def decode(records: Sequence[LogRecord]) -> Decoded:
         except ValidationError as error:
             decoded.poison.append(Poison(record, describe(error)))
             continue
-        decoded.touchpoints.append(to_touchpoint(event))
+        decoded.items.append((record, to_touchpoint(event)))
     return decoded

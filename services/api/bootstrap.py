@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.context import ApiContext
+from services.api.routes.alerts import alerts_router
 from services.api.routes.customers import customers_router
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
@@ -20,7 +21,7 @@ def api_component(
     settings: Settings, *, engine: AsyncEngine, keys: KeyStore, clock: Clock
 ) -> Component:
     context = ApiContext(settings=settings, engine=engine, keys=keys, clock=clock)
-    return Component(routers=[customers_router(context)])
+    return Component(routers=[customers_router(context), alerts_router(context)])
 
 
 def create_api_app(settings: Settings, *, keys: KeyStore, clock: Clock | None = None) -> FastAPI:

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from shared.schemas.alert_event import AlertView
+
 JourneyStatusName = Literal["open", "converted", "abandoned"]
 
 
@@ -120,3 +122,48 @@ class ExperienceMap(BaseModel):
     error_touchpoints: int
     revenue: float
     journeys: list[JourneySummary]
+
+
+class AlertPage(BaseModel):
+    alerts: list[AlertView]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class DeliveryAttempt(BaseModel):
+    attempted_at: datetime
+    duration_ms: float
+    status_code: int | None
+    outcome: Literal["delivered", "retry", "rejected"]
+    error: str | None
+
+
+class Delivery(BaseModel):
+    id: int
+    alert_id: int
+    notifier: str
+    change: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None
+    history: list[DeliveryAttempt]
+
+
+class AlertDetail(AlertView):
+    deliveries: list[Delivery]
+
+
+class AlertAction(BaseModel):
+    """Who acts on the alert, and why."""
+
+    by: str | None = Field(
+        default=None, max_length=200, description="Defaults to the API key's name."
+    )
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DeliveryPage(BaseModel):
+    deliveries: list[Delivery]

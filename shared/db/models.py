@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Double,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     SmallInteger,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -58,6 +60,8 @@ class ConsumerOffset(Base):
     topic: Mapped[str] = mapped_column(Text, primary_key=True)
     partition: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_offset: Mapped[int] = mapped_column(BigInteger)
+    # The partition's event-time watermark (friction timers fire when it passes them).
+    watermark: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -127,3 +131,137 @@ class DeadLetter(Base):
     log_partition: Mapped[int] = mapped_column(Integer)
     log_offset: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class FrictionStateRow(Base):
+    """What the friction rules remember about a customer (recent contacts, progress)."""
+
+    __tablename__ = "friction_state"
+
+    customer_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    state: Mapped[dict[str, Any]]
+
+
+class TimerRow(Base):
+    """A pending friction timer, written in the transaction of the state that armed it."""
+
+    __tablename__ = "timers"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime]
+    rule: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    customer_id: Mapped[str] = mapped_column(Text)
+    product_id: Mapped[str | None] = mapped_column(Text)
+    touchpoints: Mapped[list[str]] = mapped_column(JSONB)
+    detail: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_timers_partition_due", "partition", "due_at"),)
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str | None] = mapped_column(Text)
+    customer_id: Mapped[str | None] = mapped_column(Text)
+    product_id: Mapped[str | None] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    occurrences: Mapped[int] = mapped_column(Integer)
+    touchpoints: Mapped[list[str]] = mapped_column(JSONB)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(Text)
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    suppressed: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        # At most one open or acknowledged alert per dedup key.
+        Index(
+            "ux_alerts_active_key",
+            "dedup_key",
+            unique=True,
+            postgresql_where=text("status <> 'resolved'"),
+        ),
+        Index(
+            "ix_alerts_active_rule",
+            "rule",
+            postgresql_where=text("status <> 'resolved'"),
+        ),
+        Index("ix_alerts_key_resolved", "dedup_key", "resolved_at"),
+        Index("ix_alerts_last_seen", "last_seen_at", "id"),
+        Index("ix_alerts_customer", "customer_id"),
+        Index("ix_alerts_product", "product_id"),
+    )
+
+
+class RuleFiringRow(Base):
+    """One rule firing for one customer of a product: counted for systemic friction."""
+
+    __tablename__ = "rule_firings"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    rule: Mapped[str] = mapped_column(Text)
+    product_id: Mapped[str] = mapped_column(Text)
+    customer_id: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_rule_firings_rule_product_at", "rule", "product_id", "at"),)
+
+
+class AlertEventRow(Base):
+    """The outbox: each alert change, written in the transaction that made it."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("alerts.id"))
+    change: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class DeliveryRow(Base):
+    """One alert change to deliver to one notifier, retried with backoff until done."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("alert_events.id"))
+    alert_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("alerts.id"))
+    notifier: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    delivered_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_alert", "alert_id"),
+    )
+
+
+class DeliveryAttemptRow(Base):
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("deliveries.id"))
+    attempted_at: Mapped[datetime]
+    duration_ms: Mapped[float] = mapped_column(Double)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_delivery_attempts_delivery", "delivery_id"),)

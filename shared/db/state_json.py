@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.domain.experience import ExperienceState, Moment
+from shared.domain.friction.state import Contact, CustomerFriction, Progress
 from shared.domain.journey import JourneyState, JourneyStep, StageTransition
 
 Json = dict[str, Any]
@@ -130,4 +131,37 @@ def experience_from_json(doc: Json) -> ExperienceState:
         revenue=Decimal(doc["revenue"]),
         first_seen=_parse_time(doc["first_seen"]),
         last_seen=_parse_time(doc["last_seen"]),
+    )
+
+
+def _contact_to_json(contact: Contact) -> list[Any]:
+    return [contact.at.isoformat(), contact.event_id, contact.channel, contact.product_id]
+
+
+def _contact_from_json(doc: list[Any]) -> Contact:
+    at, event_id, channel, product_id = doc
+    return Contact(_required_time(at), event_id, channel, product_id)
+
+
+def friction_to_json(state: CustomerFriction) -> Json:
+    return {
+        "customer_id": state.customer_id,
+        "support": [_contact_to_json(c) for c in state.support],
+        "errors": [_contact_to_json(c) for c in state.errors],
+        "journeys": {
+            product: [p.stage, _time(p.entered_at), p.converted]
+            for product, p in state.journeys.items()
+        },
+    }
+
+
+def friction_from_json(doc: Json) -> CustomerFriction:
+    return CustomerFriction(
+        customer_id=doc["customer_id"],
+        support=[_contact_from_json(c) for c in doc["support"]],
+        errors=[_contact_from_json(c) for c in doc["errors"]],
+        journeys={
+            product: Progress(stage, _parse_time(entered_at), converted)
+            for product, (stage, entered_at, converted) in doc["journeys"].items()
+        },
     )

@@ -13,21 +13,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 
 
-class Severity(IntEnum):
-    INFO = 1
-    WARNING = 2
-    CRITICAL = 3
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
 
     @property
-    def label(self) -> str:
-        return self.name.lower()
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
 
-    @classmethod
-    def parse(cls, label: str) -> Severity:
-        return cls[label.upper()]
+    def at_least(self, other: Severity) -> bool:
+        return self.rank >= other.rank
+
+
+_SEVERITY_RANK = {Severity.INFO: 1, Severity.WARNING: 2, Severity.CRITICAL: 3}
 
 
 class AlertStatus(StrEnum):
@@ -134,12 +136,12 @@ def on_raise(
 ) -> Transition:
     """Open an alert, fold a repeat into the active one, or hold it off after a resolve."""
     if active is not None:
-        escalated = signal.severity > active.severity
+        escalated = signal.severity.rank > active.severity.rank
         folded = replace(
             active,
             occurrences=active.occurrences + 1,
             last_seen=max(active.last_seen, signal.at),
-            severity=max(active.severity, signal.severity),
+            severity=signal.severity if escalated else active.severity,
             summary=signal.summary if escalated else active.summary,
             touchpoints=_merge(active.touchpoints, signal.touchpoints),
         )

@@ -90,3 +90,7 @@ class EventLogReader(Protocol):
     async def lag(self) -> dict[int, int]:
         """Per partition: records in the log that this reader has not delivered yet."""
         ...
+
+    def committed_positions(self) -> dict[int, int]:
+        """Per owned partition: the last offset whose batch is committed (as stored)."""
+        ...

@@ -64,8 +64,9 @@ class KafkaLogReader:
             "fetch_max_wait_ms": 100,
         }
         self._consumer_instance: AIOKafkaConsumer | None = None
-        # Last offset handed out per assigned partition.
+        # Per assigned partition: the last offset handed out, and the last committed.
         self._positions: dict[int, int] = {}
+        self._committed: dict[int, int] = {}
         # Fetched batches waiting for the aggregator; fetching pauses while one waits.
         self._ready: asyncio.Queue[LogBatch] = asyncio.Queue()
         self._poller: asyncio.Task[None] | None = None
@@ -114,8 +115,12 @@ class KafkaLogReader:
         self._settled.clear()
         return batch
 
+    def committed_positions(self) -> dict[int, int]:
+        return {p: self._committed[p] for p in self._positions if p in self._committed}
+
     async def committed(self, batch: LogBatch) -> None:
         self._settled.set()
+        self._committed.update(batch.end_offsets)
         offsets = {
             TopicPartition(self.topic, partition): OffsetAndMetadata(offset + 1, "")
             for partition, offset in batch.end_offsets.items()
@@ -196,6 +201,7 @@ class KafkaLogReader:
         for tp in assigned:
             self._consumer.seek(tp, stored[tp.partition] + 1)
             self._positions[tp.partition] = stored[tp.partition]
+            self._committed[tp.partition] = stored[tp.partition]
 
     async def _on_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         # Let the batch in hand commit, so the next owner starts after it.
@@ -203,6 +209,7 @@ class KafkaLogReader:
             await asyncio.wait_for(self._settled.wait(), REVOKE_WAIT_SECONDS)
         for tp in revoked:
             self._positions.pop(tp.partition, None)
+            self._committed.pop(tp.partition, None)
         while not self._ready.empty():
             self._ready.get_nowait()
 

@@ -147,16 +147,20 @@ class PostgresLogReader:
         self._group_id = group_id
         self._idle_seconds = idle_seconds
         self._next_after: int | None = None
+        self._committed: int | None = None
 
     async def start(self) -> None:
         await self.rewind()
 
     async def stop(self) -> None:
-        self._next_after = None
+        self._next_after = self._committed = None
 
     async def rewind(self) -> None:
         stored = await load_offsets(self._engine, self._group_id, TOPIC, [PARTITION])
-        self._next_after = stored[PARTITION]
+        self._next_after = self._committed = stored[PARTITION]
+
+    def committed_positions(self) -> dict[int, int]:
+        return {} if self._committed is None else {PARTITION: self._committed}
 
     async def read(self, max_records: int, max_wait_seconds: float) -> LogBatch:
         if self._next_after is None:
@@ -174,7 +178,7 @@ class PostgresLogReader:
         return LogBatch(records=records, start_offsets={PARTITION: start})
 
     async def committed(self, batch: LogBatch) -> None:
-        """Nothing to do: the stored offset is the only truth for this log."""
+        self._committed = batch.end_offsets.get(PARTITION, self._committed)
 
     async def _fetch(self, after: int, limit: int) -> list[LogRecord]:
         async with self._engine.connect() as conn:

@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.aggregator.batch import BatchProcessor
-from services.aggregator.bootstrap import build_aggregator
+from services.aggregator.bootstrap import build_aggregator, build_processor
 from services.aggregator.consumer import Aggregator
 from services.aggregator.dead_letters import TableDeadLetters
 from services.aggregator.decode import decode
@@ -20,7 +19,6 @@ from services.aggregator.errors import PoisonFlood
 from shared.clock import SystemClock
 from shared.config import Settings
 from shared.db.offsets import StaleConsumer
-from shared.domain.stages import DEFAULT_CATALOGUE
 from shared.log.interface import LogEntry
 from shared.log.postgres import PostgresLogReader, PostgresLogWriter
 from shared.metrics import Metrics
@@ -218,9 +216,14 @@ async def test_a_zombie_batch_fails_instead_of_double_counting(
     # Meanwhile the partition's new owner processed the same records.
     async with running(_aggregator(engine)):
         await wait_until_consumed(engine)
-    processor = BatchProcessor(engine, DEFAULT_CATALOGUE, TableDeadLetters(), group_id="g")
+    processor = build_processor(
+        Settings(consumer_group="g"),
+        engine=engine,
+        dead_letters=TableDeadLetters(),
+        topic="touchpoints",
+    )
 
     with pytest.raises(StaleConsumer):
-        await processor.process(zombie_batch, decode(zombie_batch.records), "touchpoints")
+        await processor.process(zombie_batch, decode(zombie_batch.records), SystemClock().now())
 
     await assert_maps_match(engine, events)

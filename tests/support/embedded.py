@@ -11,11 +11,13 @@ import httpx
 
 from services.embedded import create_embedded_app
 from services.keys import ConfiguredKeys
+from shared.clock import Clock
 from shared.config import Settings
 from tests.support.server import serve
 
 WRITE_KEY = "test-write-key"
 READ_KEY = "test-read-key"
+ALERTS_KEY = "test-alerts-key"
 
 
 @dataclass(frozen=True)
@@ -23,12 +25,16 @@ class Running:
     base_url: str
     writer: httpx.AsyncClient
     reader: httpx.AsyncClient
+    responder: httpx.AsyncClient  # holds the alerts key
 
 
 @contextlib.asynccontextmanager
-async def running_embedded(database_url: str, **settings: Any) -> AsyncIterator[Running]:
+async def running_embedded(
+    database_url: str, *, clock: Clock | None = None, **settings: Any
+) -> AsyncIterator[Running]:
     config = Settings(database_url=database_url, aggregator_idle_seconds=0.01, **settings)
-    app = create_embedded_app(config, keys=ConfiguredKeys(write=WRITE_KEY, read=READ_KEY).store())
+    keys = ConfiguredKeys(write=WRITE_KEY, read=READ_KEY, alerts=ALERTS_KEY).store()
+    app = create_embedded_app(config, keys=keys, clock=clock)
     async with (
         serve(app) as base_url,
         httpx.AsyncClient(
@@ -37,5 +43,8 @@ async def running_embedded(database_url: str, **settings: Any) -> AsyncIterator[
         httpx.AsyncClient(
             base_url=base_url, headers={"Authorization": f"Bearer {READ_KEY}"}, timeout=10
         ) as reader,
+        httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {ALERTS_KEY}"}, timeout=10
+        ) as responder,
     ):
-        yield Running(base_url, writer, reader)
+        yield Running(base_url, writer, reader, responder)

@@ -1,11 +1,17 @@
-"""Systemic friction: one rule firing for many customers of one product at once."""
+"""Systemic friction: one rule firing for many customers of one product at once.
+
+Firings are taken in event-time order: each one that finds the threshold of
+distinct customers within the window raises (or repeats) the systemic alert for
+that rule and product; an alert with no such firing for a whole window clears.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.domain.alerts import Alert, Clear, Raise
+from shared.domain.alerts import Alert, Clear, Raise, Signal, dedup_key
 from shared.domain.friction import config
 from shared.domain.friction.config import FrictionRules
 
@@ -22,10 +28,12 @@ class Firing:
 
 @dataclass(frozen=True, slots=True)
 class FiringCount:
+    """A firing, and how many distinct customers fired within the window ending at it."""
+
     rule: str
     product_id: str
-    customers: int  # distinct, within the window ending at `at`
     at: datetime
+    customers: int
 
 
 def firings(raises: list[Raise]) -> list[Firing]:
@@ -39,36 +47,62 @@ def firings(raises: list[Raise]) -> list[Firing]:
     ]
 
 
-def systemic_raises(counts: list[FiringCount], rules: FrictionRules) -> list[Raise]:
-    return [
-        Raise(
-            config.SYSTEMIC_FRICTION,
-            None,
-            count.product_id,
-            rules.systemic_severity,
-            count.at,
-            (),
-            f"{count.rule} fired for {count.customers} customers of {count.product_id} "
-            f"within {rules.systemic_window}",
-            scope=count.rule,
-        )
-        for count in counts
-        if count.customers >= rules.systemic_customers
-    ]
+def systemic_key(rule: str, product_id: str | None) -> str:
+    return dedup_key(config.SYSTEMIC_FRICTION, None, product_id, rule)
 
 
-def systemic_clears(active: list[Alert], watermark: datetime, rules: FrictionRules) -> list[Clear]:
-    """Systemic alerts whose rule has not fired widely for a whole window."""
-    return [
-        Clear(
-            config.SYSTEMIC_FRICTION,
-            None,
-            alert.product_id,
-            watermark,
-            f"no wide {alert.scope} for {rules.systemic_window}",
-            scope=alert.scope,
+def systemic_signals(
+    counts: list[FiringCount],
+    active: Mapping[str, Alert],
+    watermark: datetime | None,
+    rules: FrictionRules,
+) -> list[Signal]:
+    """Raises and clears of systemic alerts, in event-time order.
+
+    `active` holds the open systemic alerts by dedup key; `watermark` is how far event
+    time has come, for clearing alerts that went quiet.
+    """
+    window = rules.systemic_window
+    # dedup key -> (last seen, product, rule that fired widely)
+    last_seen = {
+        key: (alert.last_seen, alert.product_id, alert.scope) for key, alert in active.items()
+    }
+    signals: list[Signal] = []
+
+    def clear_quiet(until: datetime) -> None:
+        for key, (seen, product, scope) in sorted(last_seen.items()):
+            if seen + window <= until:
+                signals.append(
+                    Clear(
+                        config.SYSTEMIC_FRICTION,
+                        None,
+                        product,
+                        seen + window,
+                        f"{scope} no longer widespread for {window}",
+                        scope=scope,
+                    )
+                )
+                del last_seen[key]
+
+    for count in sorted(counts, key=lambda c: (c.at, c.rule, c.product_id)):
+        clear_quiet(count.at)
+        if count.customers < rules.systemic_customers:
+            continue
+        signals.append(
+            Raise(
+                config.SYSTEMIC_FRICTION,
+                None,
+                count.product_id,
+                rules.systemic_severity,
+                count.at,
+                (),
+                f"{count.rule} fired for {count.customers} customers of {count.product_id} "
+                f"within {window}",
+                scope=count.rule,
+            )
         )
-        for alert in active
-        if alert.rule == config.SYSTEMIC_FRICTION
-        and alert.last_seen + rules.systemic_window <= watermark
-    ]
+        key = systemic_key(count.rule, count.product_id)
+        last_seen[key] = (count.at, count.product_id, count.rule)
+    if watermark is not None:
+        clear_quiet(watermark)
+    return signals

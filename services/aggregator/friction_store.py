@@ -1,0 +1,154 @@
+"""SQL for the friction rules' state: customer memory, timers and rule firings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+import asyncpg
+import orjson
+
+from shared.db.state_json import friction_from_json, friction_to_json
+from shared.domain.friction.config import SYSTEMIC_FRICTION
+from shared.domain.friction.engine import FrictionEngine
+from shared.domain.friction.systemic import Firing, FiringCount
+from shared.domain.friction.timers import Timer, TimerAction
+
+_TIMER_COLUMNS = (
+    "key, partition, due_at, rule, action, customer_id, product_id, touchpoints, detail"
+)
+
+
+def _timer(row: asyncpg.Record) -> Timer:
+    return Timer(
+        rule=row["rule"],
+        action=TimerAction(row["action"]),
+        customer_id=row["customer_id"],
+        product_id=row["product_id"],
+        partition=row["partition"],
+        due_at=row["due_at"],
+        touchpoints=tuple(row["touchpoints"]),
+        detail=row["detail"],
+    )
+
+
+async def load_timers(
+    conn: asyncpg.Connection,
+    engine: FrictionEngine,
+    *,
+    partitions: Sequence[int],
+    due_by: datetime | None,
+    customers: Iterable[str] = (),
+) -> None:
+    """Timers of these partitions that are due by `due_by` or belong to `customers`."""
+    rows = await conn.fetch(
+        f"SELECT {_TIMER_COLUMNS} FROM timers WHERE partition = ANY($1::int[]) "
+        "AND (due_at <= $2 OR customer_id = ANY($3::text[]))",
+        list(partitions),
+        due_by,
+        list(customers),
+    )
+    for row in rows:
+        engine.timers.load(_timer(row))
+
+
+async def next_due(conn: asyncpg.Connection, partitions: Sequence[int]) -> datetime | None:
+    due: datetime | None = await conn.fetchval(
+        "SELECT min(due_at) FROM timers WHERE partition = ANY($1::int[])", list(partitions)
+    )
+    return due
+
+
+async def has_active_systemic(conn: asyncpg.Connection) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM alerts WHERE rule = $1 AND status <> 'resolved')",
+            SYSTEMIC_FRICTION,
+        )
+    )
+
+
+async def load_customers(
+    conn: asyncpg.Connection, engine: FrictionEngine, customers: Iterable[str]
+) -> None:
+    rows = await conn.fetch(
+        "SELECT state FROM friction_state WHERE customer_id = ANY($1::text[])", list(customers)
+    )
+    for row in rows:
+        state = friction_from_json(row["state"])
+        engine.customers[state.customer_id] = state
+
+
+async def save(conn: asyncpg.Connection, engine: FrictionEngine) -> None:
+    """Customer memory, then timers: armed ones upserted, removed ones deleted."""
+    if engine.customers:
+        await conn.execute(
+            "INSERT INTO friction_state (customer_id, state) "
+            "SELECT * FROM unnest($1::text[], $2::jsonb[]) "
+            "ON CONFLICT (customer_id) DO UPDATE SET state = EXCLUDED.state",
+            list(engine.customers),
+            [orjson.dumps(friction_to_json(s)).decode() for s in engine.customers.values()],
+        )
+    book = engine.timers
+    gone = sorted(book.removed - book.armed)
+    if gone:
+        await conn.execute("DELETE FROM timers WHERE key = ANY($1::text[])", gone)
+    armed = [book.pending[key] for key in sorted(book.armed) if key in book.pending]
+    if armed:
+        await conn.execute(
+            f"INSERT INTO timers ({_TIMER_COLUMNS}) SELECT * FROM unnest($1::text[], "
+            "$2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], "
+            "$8::jsonb[], $9::text[]) ON CONFLICT (key) DO UPDATE SET "
+            "partition = EXCLUDED.partition, due_at = EXCLUDED.due_at, "
+            "touchpoints = EXCLUDED.touchpoints, detail = EXCLUDED.detail",
+            [t.key for t in armed],
+            [t.partition for t in armed],
+            [t.due_at for t in armed],
+            [t.rule for t in armed],
+            [t.action.value for t in armed],
+            [t.customer_id for t in armed],
+            [t.product_id for t in armed],
+            [orjson.dumps(list(t.touchpoints)).decode() for t in armed],
+            [t.detail for t in armed],
+        )
+
+
+async def count_firings(
+    conn: asyncpg.Connection, firings: Sequence[Firing], window: timedelta
+) -> list[FiringCount]:
+    """Record the firings; for each, count the distinct customers in the window up to it."""
+    if not firings:
+        return []
+    await conn.execute(
+        "INSERT INTO rule_firings (rule, product_id, customer_id, at) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])",
+        [f.rule for f in firings],
+        [f.product_id for f in firings],
+        [f.customer_id for f in firings],
+        [f.at for f in firings],
+    )
+    points = sorted({(f.rule, f.product_id, f.at) for f in firings})
+    rows = await conn.fetch(
+        "SELECT w.rule, w.product_id, w.at, count(DISTINCT f.customer_id) AS customers "
+        "FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS w(rule, product_id, at) "
+        "JOIN rule_firings f ON f.rule = w.rule AND f.product_id = w.product_id "
+        "AND f.at BETWEEN w.at - $4::interval AND w.at "
+        "GROUP BY w.rule, w.product_id, w.at",
+        [rule for rule, _, _ in points],
+        [product for _, product, _ in points],
+        [at for _, _, at in points],
+        window,
+    )
+    # Firings older than two windows before the newest can no longer count.
+    await conn.execute(
+        "DELETE FROM rule_firings f USING (SELECT * FROM unnest($1::text[], $2::text[], "
+        "$3::timestamptz[])) AS w(rule, product_id, at) WHERE f.rule = w.rule "
+        "AND f.product_id = w.product_id AND f.at < w.at - 2 * $4::interval",
+        [rule for rule, _, _ in points],
+        [product for _, product, _ in points],
+        [at for _, _, at in points],
+        window,
+    )
+    return [
+        FiringCount(row["rule"], row["product_id"], row["at"], row["customers"]) for row in rows
+    ]

@@ -1,0 +1,1 @@
+"""Where alert changes are delivered: Alertmanager, PagerDuty, Slack, signed webhooks."""
