@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.schemas.log_event import LogEvent
 from tests.support.distributed import BrokerProcess, Cluster, broker_process, cluster
-from tests.support.embedded import READ_KEY, WRITE_KEY
+from tests.support.embedded import ALERTS_KEY, READ_KEY, WRITE_KEY
 from tests.support.events import expected_maps, random_events
 from tests.support.maps import stored_maps
 from tests.support.polling import eventually
+from tests.support.receivers import receiver
 
 
 def native(event: LogEvent) -> dict[str, Any]:
@@ -219,3 +222,51 @@ def _at_least(engine: AsyncEngine, count: int) -> Any:
         return await touchpoint_count(engine) >= count or None
 
     return probe
+
+
+async def test_an_abandoned_checkout_alerts_on_call_in_distributed_mode(
+    clean_database: str, broker: BrokerProcess, tmp_path: Path
+) -> None:
+    async with receiver() as hook, cluster(clean_database, broker.bootstrap, tmp_path) as running:
+        running.env.update(
+            JOURNEYMAP_RULES__CHECKOUT_ABANDON_AFTER="PT1S",
+            JOURNEYMAP_RULES__ALLOWED_LATENESS="PT0S",
+            JOURNEYMAP_NOTIFIERS=json.dumps(
+                [{"name": "ops", "kind": "webhook", "url": hook.url, "secret": "k"}]
+            ),
+        )
+        ingest = await running.start("ingest")
+        api = await running.start("api")
+        await running.start("aggregator")
+        await running.start("aggregator")
+        checkout = {
+            "customer_id": "dana",
+            "type": "checkout_started",
+            "product_id": "bike",
+            "timestamp": datetime.now(UTC).isoformat(),
+        }
+        async with writer_for(ingest.base_url) as client:
+            assert (await client.post("/v1/events", json=checkout)).status_code == 202
+
+        async with httpx.AsyncClient(
+            base_url=api.base_url, headers={"Authorization": f"Bearer {ALERTS_KEY}"}
+        ) as responder:
+
+            async def opened() -> list[dict[str, Any]] | None:
+                found = (await responder.get("/v1/alerts")).json()["alerts"]
+                return found or None
+
+            (alert,) = await eventually(opened, within=60)
+            assert (alert["rule"], alert["customer_id"]) == ("checkout_abandoned", "dana")
+            await responder.post(f"/v1/alerts/{alert['id']}/acknowledge", json={"by": "ops"})
+            await responder.post(f"/v1/alerts/{alert['id']}/resolve", json={"by": "ops"})
+
+            async def all_delivered() -> list[str] | None:
+                events = [r.json["event"] for r in hook.accepted]
+                return events if len(events) >= 3 else None
+
+            assert await eventually(all_delivered, within=60) == [
+                "triggered",
+                "acknowledged",
+                "resolved",
+            ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.embedded import READ_KEY, WRITE_KEY
+from tests.support.embedded import ALERTS_KEY, READ_KEY, WRITE_KEY
 from tests.support.process import JOURNEYMAP, clean_env
 from tests.support.server import free_port
 
@@ -119,6 +119,7 @@ async def cluster(database_url: str, bootstrap: str, logs: Path) -> AsyncIterato
         JOURNEYMAP_KAFKA_PARTITIONS="4",
         JOURNEYMAP_WRITE_KEY=WRITE_KEY,
         JOURNEYMAP_READ_KEY=READ_KEY,
+        JOURNEYMAP_ALERTS_KEY=ALERTS_KEY,
         JOURNEYMAP_KAFKA_SESSION_TIMEOUT_MS="3000",
         JOURNEYMAP_KAFKA_HEARTBEAT_INTERVAL_MS="300",
         JOURNEYMAP_AGGREGATOR_BATCH_MAX="300",
