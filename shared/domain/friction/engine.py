@@ -52,15 +52,8 @@ class FrictionEngine:
             state = self.customers[touchpoint.customer_id] = CustomerFriction(
                 touchpoint.customer_id
             )
-        rules, catalogue, timers = self.rules, self.catalogue, self.timers
-        return [
-            *rule.checkout_abandoned(touchpoint, partition, timers, rules, catalogue),
-            *rule.repeated_support(state, touchpoint, partition, timers, rules, catalogue),
-            *rule.detractor(touchpoint, rules),
-            *rule.negative_sentiment(touchpoint, rules),
-            *rule.error_touchpoint(state, touchpoint, partition, timers, rules, catalogue),
-            *rule.stage_stalled(state, touchpoint, partition, timers, rules, catalogue),
-        ]
+        ctx = rule.Evaluation(touchpoint, partition, state, self.timers, self.rules, self.catalogue)
+        return [signal for evaluate in rule.PER_TOUCHPOINT for signal in evaluate(ctx)]
 
     def run(self, stream: Iterable[tuple[int, Touchpoint, bool]]) -> list[Signal]:
         """Observe (partition, touchpoint, is_new) in log order."""

@@ -5,6 +5,8 @@ Time is the touchpoint's event time. Rules never send anything.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from shared.domain.alerts import Clear, Raise, Signal
 from shared.domain.friction import config
 from shared.domain.friction.config import FrictionRules
@@ -14,13 +16,26 @@ from shared.domain.stages import StageCatalogue
 from shared.domain.touchpoint import Touchpoint
 
 
-def checkout_abandoned(
-    touchpoint: Touchpoint,
-    partition: int,
-    timers: TimerBook,
-    rules: FrictionRules,
-    catalogue: StageCatalogue,
-) -> list[Signal]:
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One new touchpoint, with everything a rule may read or arm."""
+
+    touchpoint: Touchpoint
+    partition: int
+    state: CustomerFriction
+    timers: TimerBook
+    rules: FrictionRules
+    catalogue: StageCatalogue
+
+
+def checkout_abandoned(ctx: Evaluation) -> list[Signal]:
+    touchpoint, partition, timers, rules, catalogue = (
+        ctx.touchpoint,
+        ctx.partition,
+        ctx.timers,
+        ctx.rules,
+        ctx.catalogue,
+    )
     product = touchpoint.product_id
     if product is None:
         return []
@@ -58,14 +73,15 @@ def checkout_abandoned(
     return signals
 
 
-def repeated_support(
-    state: CustomerFriction,
-    touchpoint: Touchpoint,
-    partition: int,
-    timers: TimerBook,
-    rules: FrictionRules,
-    catalogue: StageCatalogue,
-) -> list[Signal]:
+def repeated_support(ctx: Evaluation) -> list[Signal]:
+    state, touchpoint, partition, timers, rules, catalogue = (
+        ctx.state,
+        ctx.touchpoint,
+        ctx.partition,
+        ctx.timers,
+        ctx.rules,
+        ctx.catalogue,
+    )
     if not catalogue.is_support_contact(touchpoint.type):
         return []
     contact = Contact(touchpoint.occurred_at, touchpoint.event_id, touchpoint.channel)
@@ -114,7 +130,8 @@ def _busiest_window(
     return best
 
 
-def detractor(touchpoint: Touchpoint, rules: FrictionRules) -> list[Signal]:
+def detractor(ctx: Evaluation) -> list[Signal]:
+    touchpoint, rules = ctx.touchpoint, ctx.rules
     scores = [s for s in (touchpoint.nps, touchpoint.csat) if s is not None]
     if not scores:
         return []
@@ -144,7 +161,8 @@ def detractor(touchpoint: Touchpoint, rules: FrictionRules) -> list[Signal]:
     return [Clear(config.DETRACTOR, customer, product, at, "a better score arrived")]
 
 
-def negative_sentiment(touchpoint: Touchpoint, rules: FrictionRules) -> list[Signal]:
+def negative_sentiment(ctx: Evaluation) -> list[Signal]:
+    touchpoint, rules = ctx.touchpoint, ctx.rules
     sentiment = touchpoint.sentiment
     if sentiment is None:
         return []
@@ -166,14 +184,15 @@ def negative_sentiment(touchpoint: Touchpoint, rules: FrictionRules) -> list[Sig
     return []
 
 
-def error_touchpoint(
-    state: CustomerFriction,
-    touchpoint: Touchpoint,
-    partition: int,
-    timers: TimerBook,
-    rules: FrictionRules,
-    catalogue: StageCatalogue,
-) -> list[Signal]:
+def error_touchpoint(ctx: Evaluation) -> list[Signal]:
+    state, touchpoint, partition, timers, rules, catalogue = (
+        ctx.state,
+        ctx.touchpoint,
+        ctx.partition,
+        ctx.timers,
+        ctx.rules,
+        ctx.catalogue,
+    )
     if not catalogue.is_error(touchpoint.type):
         return []
     at = touchpoint.occurred_at
@@ -210,14 +229,15 @@ def error_touchpoint(
     ]
 
 
-def stage_stalled(
-    state: CustomerFriction,
-    touchpoint: Touchpoint,
-    partition: int,
-    timers: TimerBook,
-    rules: FrictionRules,
-    catalogue: StageCatalogue,
-) -> list[Signal]:
+def stage_stalled(ctx: Evaluation) -> list[Signal]:
+    state, touchpoint, partition, timers, rules, catalogue = (
+        ctx.state,
+        ctx.touchpoint,
+        ctx.partition,
+        ctx.timers,
+        ctx.rules,
+        ctx.catalogue,
+    )
     product = touchpoint.product_id
     stage = catalogue.stage_of(touchpoint.type)
     if product is None or stage is None:
@@ -264,6 +284,16 @@ def stage_stalled(
             f"progress: {'converted' if converts else 'moved to ' + stage}",
         )
     ]
+
+
+PER_TOUCHPOINT = (
+    checkout_abandoned,
+    repeated_support,
+    detractor,
+    negative_sentiment,
+    error_touchpoint,
+    stage_stalled,
+)
 
 
 def fire(timer: Timer, rules: FrictionRules) -> Signal:
