@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.aggregator.runner import FatalHandler
-from services.keys import ConfiguredKeys
+from services.keys import LocalKeys
 from shared.config import Settings
 from shared.logs import configure_logging
 
@@ -105,15 +107,12 @@ def migrate(data_dir: Path | None) -> None:
 def up(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Run ingest, aggregator and query API in one process (the embedded default)."""
     from services.embedded import create_embedded_app
-    from services.keys import configured_keys
+    from services.keys import local_keys
 
     settings = _prepared(host=host, port=port, data_dir=data_dir)
-    keys = configured_keys(settings, generate=True)
+    keys = _with_engine(settings, lambda engine: local_keys(settings, engine))
     _print_banner(settings, keys)
-    _serve(
-        lambda on_fatal: create_embedded_app(settings, keys=keys.store(), on_fatal=on_fatal),
-        settings,
-    )
+    _serve(lambda on_fatal: create_embedded_app(settings, on_fatal=on_fatal), settings)
 
 
 @main.command()
@@ -123,11 +122,9 @@ def up(host: str | None, port: int | None, data_dir: Path | None) -> None:
 def ingest(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Run the ingest API alone (distributed mode)."""
     from services.ingest.bootstrap import create_ingest_app
-    from services.keys import configured_keys
 
     settings = _prepared(host=host, port=port, data_dir=data_dir)
-    keys = configured_keys(settings, generate=False).store()
-    _serve(lambda _: create_ingest_app(settings, keys=keys), settings)
+    _serve(lambda _: create_ingest_app(settings), settings)
 
 
 @main.command()
@@ -149,24 +146,114 @@ def aggregator(host: str | None, port: int | None, data_dir: Path | None) -> Non
 def api(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Run the query API alone (distributed mode)."""
     from services.api.bootstrap import create_api_app
-    from services.keys import configured_keys
 
     settings = _prepared(host=host, port=port, data_dir=data_dir)
-    keys = configured_keys(settings, generate=False).store()
-    _serve(lambda _: create_api_app(settings, keys=keys), settings)
+    _serve(lambda _: create_api_app(settings), settings)
 
 
-def _print_banner(settings: Settings, keys: ConfiguredKeys) -> None:
+@main.group()
+def keys() -> None:
+    """Manage API keys (stored hashed; a key is shown once, when created)."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="A unique name, e.g. the site or system.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(["write", "read", "alerts"]),
+    help="What the key may do; repeat for several.",
+)
+@click.option("--origin", "origins", multiple=True, help="Browser origin allowed (CORS).")
+@click.option("--rate", type=float, help="Events per second for this key (token bucket).")
+@click.option("--burst", type=int, help="Events the bucket holds.")
+@data_dir_option
+def create_key_command(
+    name: str,
+    scopes: tuple[str, ...],
+    origins: tuple[str, ...],
+    rate: float | None,
+    burst: int | None,
+    data_dir: Path | None,
+) -> None:
+    """Create a key and print it."""
+    from shared.db.key_store import KeyExists, create_key
+
+    settings = _prepared(data_dir=data_dir)
+    try:
+        key = _with_engine(
+            settings,
+            lambda engine: create_key(
+                engine,
+                name,
+                list(scopes),
+                allowed_origins=origins,
+                rate_per_second=rate,
+                burst=burst,
+            ),
+        )
+    except KeyExists as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(key)
+
+
+@keys.command("list")
+@data_dir_option
+def list_keys_command(data_dir: Path | None) -> None:
+    """List keys (never the keys themselves)."""
+    from shared.db.key_store import list_keys
+
+    settings = _prepared(data_dir=data_dir)
+    for key in _with_engine(settings, list_keys):
+        state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+        limit = f" rate={key.rate_per_second}/s burst={key.burst}" if key.rate_per_second else ""
+        origins = f" origins={','.join(key.allowed_origins)}" if key.allowed_origins else ""
+        click.echo(f"{key.name}\t{key.prefix}...\t{','.join(key.scopes)}\t{state}{limit}{origins}")
+
+
+@keys.command("revoke")
+@click.argument("name")
+@data_dir_option
+def revoke_key_command(name: str, data_dir: Path | None) -> None:
+    """Revoke a key; running services refuse it within seconds."""
+    from shared.db.key_store import revoke_key
+
+    settings = _prepared(data_dir=data_dir)
+    if not _with_engine(settings, lambda engine: revoke_key(engine, name)):
+        raise click.ClickException(f"no active key named {name!r}")
+    click.echo(f"revoked {name}")
+
+
+T = TypeVar("T")
+
+
+def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run `work` against the database once, from the command line."""
+    from shared.db.engine import create_engine
+
+    async def run() -> T:
+        engine = create_engine(settings.async_database_url, pool_size=1)
+        try:
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _print_banner(settings: Settings, keys: LocalKeys) -> None:
     base = f"http://{settings.host}:{settings.port}"
     click.echo(
         "\n".join(
             [
                 "journeymap is starting",
-                f"  ingest     POST {base}/v1/events",
+                f"  ingest     POST {base}/v1/events  (Segment-compatible: {base}/v1/batch)",
                 f"  maps       GET  {base}/v1/customers/{{customer_id}}/journeys",
+                f"  alerts          {base}/v1/alerts",
                 f"  api docs        {base}/docs",
                 f"  metrics         {base}/metrics",
-                f"  alerts          {base}/v1/alerts",
                 f"  write key  {keys.write}",
                 f"  read key   {keys.read}",
                 f"  alerts key {keys.alerts}",

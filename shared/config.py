@@ -85,6 +85,14 @@ class Settings(BaseSettings):
     # Events whose corrected time is further ahead of the server clock are refused.
     max_future_skew: timedelta = timedelta(days=1)
     max_batch_events: int = Field(default=2500, ge=1)
+    max_event_bytes: int = Field(default=32 * 1024, ge=256)
+    max_request_bytes: int = Field(default=500 * 1024, ge=1024)
+    # Segment event names to touchpoint types, on top of the built-in e-commerce and email
+    # names, e.g. {"Signed Up": "loyalty_joined"}.
+    segment_event_map: dict[str, str] = Field(default_factory=dict)
+    # Per write key unless the key sets its own: a token bucket of events.
+    rate_limit_per_second: float = Field(default=10_000.0, gt=0)
+    rate_limit_burst: int = Field(default=20_000, ge=1)
 
     # Friction rules: JOURNEYMAP_RULES__CHECKOUT_ABANDON_AFTER=PT30M and so on.
     rules: FrictionRules = FrictionRules()

@@ -46,6 +46,11 @@ class Metrics:
             "Journeys rebuilt from all their touchpoints because a late event arrived.",
             registry=r,
         )
+        self.identity_merges_refused = Counter(
+            "journeymap_identity_merges_refused",
+            "Identify or alias calls that would have merged two known customers.",
+            registry=r,
+        )
         self.aggregator_batch_seconds = Histogram(
             "journeymap_aggregator_batch_seconds",
             "Time to process one batch, from read to commit.",

@@ -167,6 +167,7 @@ class Aggregator:
         metrics.aggregator_events.labels("duplicate").inc(outcome.duplicates)
         metrics.aggregator_events.labels("dead_lettered").inc(outcome.poison)
         metrics.journey_rebuilds.inc(outcome.rebuilt_journeys)
+        metrics.identity_merges_refused.inc(outcome.identity_merges_refused)
         self._count_alerts(outcome.alerts_triggered)
         now = self._clock.now()
         for touchpoint in outcome.new:

@@ -43,6 +43,7 @@ def to_touchpoint(event: LogEvent) -> Touchpoint:
         received_at=event.received_at,
         product_id=event.product_id,
         anonymous_id=event.anonymous_id,
+        identified=event.customer_id is not None,
         source=event.source,
         sentiment=event.sentiment,
         nps=event.nps,

@@ -1,12 +1,15 @@
 """SQL for touchpoints and map states, batched: one round trip per table per batch.
 
 Every function takes the batch transaction's connection, so all of a batch's writes
-commit or roll back together.
+commit or roll back together. Map rows carry a version: a save only succeeds from
+the version that was loaded, so two writers of one customer (possible when a linked
+anonymous visitor's events arrive on another partition) cannot lose each other's
+update; the loser retries its batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -21,13 +24,20 @@ from shared.db.state_json import (
 from shared.domain.experience import ExperienceState
 from shared.domain.journey import JourneyState
 from shared.domain.touchpoint import Touchpoint
+from shared.errors import JourneymapError
 
 JourneyKey = tuple[str, str]
 
 _TOUCHPOINT_COLUMNS = (
-    "event_id, customer_id, anonymous_id, type, channel, product_id, occurred_at, "
-    "received_at, source, sentiment, nps, csat, revenue"
+    "event_id, customer_id, anonymous_id, identified, type, channel, product_id, "
+    "occurred_at, received_at, source, sentiment, nps, csat, revenue"
 )
+
+
+class ConcurrentMapUpdate(JourneymapError):
+    """Another transaction changed a map this batch read: retry the batch."""
+
+    retriable = True
 
 
 async def insert_touchpoints(
@@ -38,13 +48,14 @@ async def insert_touchpoints(
         return set()
     rows = await conn.fetch(
         f"INSERT INTO touchpoints ({_TOUCHPOINT_COLUMNS}, properties) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
-        "$6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::float8[], "
-        "$11::int2[], $12::int2[], $13::numeric[], $14::jsonb[]) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::text[], "
+        "$6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], "
+        "$11::float8[], $12::int2[], $13::int2[], $14::numeric[], $15::jsonb[]) "
         "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
         [t.event_id for t in touchpoints],
         [t.customer_id for t in touchpoints],
         [t.anonymous_id for t in touchpoints],
+        [t.identified for t in touchpoints],
         [t.type for t in touchpoints],
         [t.channel for t in touchpoints],
         [t.product_id for t in touchpoints],
@@ -65,6 +76,7 @@ def _touchpoint(row: asyncpg.Record) -> Touchpoint:
         event_id=row["event_id"],
         customer_id=row["customer_id"],
         anonymous_id=row["anonymous_id"],
+        identified=row["identified"],
         type=row["type"],
         channel=row["channel"],
         product_id=row["product_id"],
@@ -97,48 +109,80 @@ async def journey_touchpoints(
     return found
 
 
-async def load_journeys(
-    conn: asyncpg.Connection, keys: Iterable[JourneyKey]
-) -> dict[JourneyKey, JourneyState]:
-    customers, products = _split(keys)
-    if not customers:
-        return {}
-    rows = await conn.fetch(
-        "SELECT customer_id, product_id, state FROM journeys "
-        "WHERE (customer_id, product_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
-        customers,
-        products,
-    )
-    return {
-        (row["customer_id"], row["product_id"]): journey_from_json(row["state"]) for row in rows
-    }
-
-
-async def load_experiences(
+async def customer_touchpoints(
     conn: asyncpg.Connection, customers: Iterable[str]
-) -> dict[str, ExperienceState]:
+) -> dict[str, list[Touchpoint]]:
+    """Every stored touchpoint of the given customers, for rebuilding all their maps."""
     ids = list(customers)
     if not ids:
         return {}
     rows = await conn.fetch(
-        "SELECT customer_id, state FROM experiences WHERE customer_id = ANY($1::text[])", ids
+        f"SELECT {_TOUCHPOINT_COLUMNS} FROM touchpoints WHERE customer_id = ANY($1::text[])",
+        ids,
     )
-    return {row["customer_id"]: experience_from_json(row["state"]) for row in rows}
+    found: dict[str, list[Touchpoint]] = {}
+    for row in rows:
+        found.setdefault(row["customer_id"], []).append(_touchpoint(row))
+    return found
 
 
-async def save_journeys(conn: asyncpg.Connection, states: Sequence[JourneyState]) -> None:
+async def load_journeys(
+    conn: asyncpg.Connection, keys: Iterable[JourneyKey]
+) -> tuple[dict[JourneyKey, JourneyState], dict[JourneyKey, int]]:
+    """The journeys and the versions they were read at."""
+    customers, products = _split(keys)
+    if not customers:
+        return {}, {}
+    rows = await conn.fetch(
+        "SELECT customer_id, product_id, state, version FROM journeys "
+        "WHERE (customer_id, product_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+        customers,
+        products,
+    )
+    states = {(r["customer_id"], r["product_id"]): journey_from_json(r["state"]) for r in rows}
+    versions = {(r["customer_id"], r["product_id"]): r["version"] for r in rows}
+    return states, versions
+
+
+async def load_experiences(
+    conn: asyncpg.Connection, customers: Iterable[str]
+) -> tuple[dict[str, ExperienceState], dict[str, int]]:
+    ids = list(customers)
+    if not ids:
+        return {}, {}
+    rows = await conn.fetch(
+        "SELECT customer_id, state, version FROM experiences WHERE customer_id = ANY($1::text[])",
+        ids,
+    )
+    states = {r["customer_id"]: experience_from_json(r["state"]) for r in rows}
+    return states, {r["customer_id"]: r["version"] for r in rows}
+
+
+async def customer_journey_versions(
+    conn: asyncpg.Connection, customers: Iterable[str]
+) -> dict[JourneyKey, int]:
+    rows = await conn.fetch(
+        "SELECT customer_id, product_id, version FROM journeys WHERE customer_id = ANY($1::text[])",
+        list(customers),
+    )
+    return {(r["customer_id"], r["product_id"]): r["version"] for r in rows}
+
+
+async def save_journeys(
+    conn: asyncpg.Connection, states: Sequence[JourneyState], read_at: Mapping[JourneyKey, int]
+) -> None:
     if not states:
         return
-    await conn.execute(
+    rows = await conn.fetch(
         "INSERT INTO journeys (customer_id, product_id, stage, started_at, converted_at, "
         "last_event_at, state, version) "
-        "SELECT c, p, s, st, cv, le, doc, 1 FROM unnest($1::text[], $2::text[], $3::text[], "
-        "$4::timestamptz[], $5::timestamptz[], $6::timestamptz[], $7::jsonb[]) "
-        "AS t(c, p, s, st, cv, le, doc) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], "
+        "$5::timestamptz[], $6::timestamptz[], $7::jsonb[], $8::bigint[]) "
         "ON CONFLICT (customer_id, product_id) DO UPDATE SET stage = EXCLUDED.stage, "
         "started_at = EXCLUDED.started_at, converted_at = EXCLUDED.converted_at, "
         "last_event_at = EXCLUDED.last_event_at, state = EXCLUDED.state, "
-        "version = journeys.version + 1, updated_at = now()",
+        "version = EXCLUDED.version, updated_at = now() "
+        "WHERE journeys.version = EXCLUDED.version - 1 RETURNING 1",
         [s.customer_id for s in states],
         [s.product_id for s in states],
         [s.stage for s in states],
@@ -146,26 +190,48 @@ async def save_journeys(conn: asyncpg.Connection, states: Sequence[JourneyState]
         [s.converted_at for s in states],
         [s.last_event_at for s in states],
         [_json(journey_to_json(s)) for s in states],
+        [read_at.get((s.customer_id, s.product_id), 0) + 1 for s in states],
     )
+    _all_saved(len(rows), len(states), "journeys")
 
 
-async def save_experiences(conn: asyncpg.Connection, states: Sequence[ExperienceState]) -> None:
+async def save_experiences(
+    conn: asyncpg.Connection, states: Sequence[ExperienceState], read_at: Mapping[str, int]
+) -> None:
     if not states:
         return
-    await conn.execute(
+    rows = await conn.fetch(
         "INSERT INTO experiences (customer_id, touchpoint_count, first_seen, last_seen, "
         "state, version) "
-        "SELECT c, n, fs, ls, doc, 1 FROM unnest($1::text[], $2::int[], $3::timestamptz[], "
-        "$4::timestamptz[], $5::jsonb[]) AS t(c, n, fs, ls, doc) "
+        "SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], "
+        "$4::timestamptz[], $5::jsonb[], $6::bigint[]) "
         "ON CONFLICT (customer_id) DO UPDATE SET touchpoint_count = EXCLUDED.touchpoint_count, "
         "first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, "
-        "state = EXCLUDED.state, version = experiences.version + 1, updated_at = now()",
+        "state = EXCLUDED.state, version = EXCLUDED.version, updated_at = now() "
+        "WHERE experiences.version = EXCLUDED.version - 1 RETURNING 1",
         [s.customer_id for s in states],
         [s.touchpoint_count for s in states],
         [s.first_seen for s in states],
         [s.last_seen for s in states],
         [_json(experience_to_json(s)) for s in states],
+        [read_at.get(s.customer_id, 0) + 1 for s in states],
     )
+    _all_saved(len(rows), len(states), "experiences")
+
+
+def _all_saved(saved: int, wanted: int, table: str) -> None:
+    if saved != wanted:
+        raise ConcurrentMapUpdate(
+            f"{wanted - saved} of {wanted} {table} changed since this batch read them"
+        )
+
+
+async def drop_maps(conn: asyncpg.Connection, customers: Iterable[str]) -> None:
+    """Forget the maps of identities merged into a customer."""
+    ids = list(customers)
+    if ids:
+        for table in ("journeys", "experiences", "friction_state"):
+            await conn.execute(f"DELETE FROM {table} WHERE customer_id = ANY($1::text[])", ids)
 
 
 def _json(doc: dict[str, Any]) -> str:

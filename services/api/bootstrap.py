@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.api.context import ApiContext
 from services.api.routes.alerts import alerts_router
 from services.api.routes.customers import customers_router
+from services.keys import build_key_store
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
 from shared.db.component import database_component
@@ -24,10 +25,11 @@ def api_component(
     return Component(routers=[customers_router(context), alerts_router(context)])
 
 
-def create_api_app(settings: Settings, *, keys: KeyStore, clock: Clock | None = None) -> FastAPI:
+def create_api_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """`journeymap api`: the query API alone."""
     metrics = Metrics()
     engine = create_engine(settings.async_database_url, pool_size=settings.db_pool_size)
+    keys = build_key_store(settings, engine)
     return service_app(
         "journeymap api",
         [

@@ -6,7 +6,14 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.context import IngestContext
-from services.ingest.routes.events import DOCUMENTED_BODIES, events_router
+from services.ingest.rejections import RejectionStore
+from services.ingest.routes import events, segment, support
+from services.ingest.routes.cors import cors_router
+from services.ingest.routes.events import events_router
+from services.ingest.routes.segment import segment_router
+from services.ingest.routes.support import support_router
+from services.ingest.throttle import Throttle
+from services.keys import build_key_store
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
 from shared.db.component import database_component
@@ -42,21 +49,37 @@ def ingest_component(
     writer = build_log_writer(settings, engine)
     metrics.ingest_log_pending.set_function(lambda: writer.pending)
     context = IngestContext(
-        settings=settings, writer=writer, keys=keys, metrics=metrics, clock=clock
+        settings=settings,
+        writer=writer,
+        keys=keys,
+        metrics=metrics,
+        clock=clock,
+        rejections=RejectionStore(engine),
+        throttle=Throttle(settings.rate_limit_per_second, settings.rate_limit_burst),
     )
     return Component(
-        routers=[events_router(context)],
+        routers=[
+            events_router(context),
+            segment_router(context),
+            support_router(context),
+            cors_router(context),
+        ],
         checks={"event log": writer.check_ready},
         start=[writer.start],
         stop=[writer.stop],
-        documented_bodies=DOCUMENTED_BODIES,
+        documented_bodies=(
+            *events.DOCUMENTED_BODIES,
+            *segment.DOCUMENTED_BODIES,
+            *support.DOCUMENTED_BODIES,
+        ),
     )
 
 
-def create_ingest_app(settings: Settings, *, keys: KeyStore, clock: Clock | None = None) -> FastAPI:
+def create_ingest_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """`journeymap ingest`: the ingest API alone."""
     metrics = Metrics()
     engine = create_engine(settings.async_database_url, pool_size=settings.db_pool_size)
+    keys = build_key_store(settings, engine)
     return service_app(
         "journeymap ingest",
         [

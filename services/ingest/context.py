@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.ingest.rejections import RejectionStore
+from services.ingest.throttle import Throttle
 from shared.clock import Clock
 from shared.config import Settings
 from shared.log.interface import EventLogWriter
@@ -18,3 +20,5 @@ class IngestContext:
     keys: KeyStore
     metrics: Metrics
     clock: Clock
+    rejections: RejectionStore
+    throttle: Throttle

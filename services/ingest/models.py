@@ -27,7 +27,8 @@ class IngestResult(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    detail: str
+    detail: str = Field(description="What is wrong, and what to do about it.")
+    code: str = Field(description="A stable machine-readable reason.")
     rejected: list[RejectedEvent] = Field(default_factory=list)
 
 

@@ -29,6 +29,24 @@ def corrected_time(
     return (timestamp + (received_at - sent_at)).astimezone(UTC)
 
 
+def checked_time(
+    timestamp: datetime | None,
+    sent_at: datetime | None,
+    received_at: datetime,
+    max_future_skew: timedelta,
+    field: str = "timestamp",
+) -> datetime:
+    """The corrected event time, refused when absurdly far in the future."""
+    occurred_at = corrected_time(timestamp, sent_at, received_at)
+    if occurred_at - received_at > max_future_skew:
+        raise EventRejected(
+            field,
+            f"is {occurred_at - received_at} ahead of the server clock "
+            f"(at most {max_future_skew} is accepted); check the client clock or sent_at",
+        )
+    return occurred_at
+
+
 def normalise(
     event: TouchpointIn,
     *,
@@ -36,13 +54,7 @@ def normalise(
     source: str,
     max_future_skew: timedelta,
 ) -> LogEvent:
-    occurred_at = corrected_time(event.timestamp, event.sent_at, received_at)
-    if occurred_at - received_at > max_future_skew:
-        raise EventRejected(
-            "timestamp",
-            f"is {occurred_at - received_at} ahead of the server clock "
-            f"(at most {max_future_skew} is accepted); check the client clock or sent_at",
-        )
+    occurred_at = checked_time(event.timestamp, event.sent_at, received_at, max_future_skew)
     return LogEvent(
         event_id=event.event_id or str(uuid.uuid4()),
         customer_id=event.customer_id,

@@ -1,23 +1,27 @@
-"""Validate a request's events one by one, so each bad event is named by its index."""
+"""Validate a request's items one by one, so each bad one is named by its index."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from services.ingest.models import FieldError, RejectedEvent
-from services.ingest.normalise import EventRejected, normalise
+from services.ingest.normalise import EventRejected
+from services.ingest.rejections import Rejection
 from shared.schemas.log_event import LogEvent
-from shared.schemas.native import TouchpointIn
+
+Convert = Callable[[Any], LogEvent]
 
 
 @dataclass(slots=True)
 class Validated:
     events: list[LogEvent] = field(default_factory=list)
     rejected: list[RejectedEvent] = field(default_factory=list)
+    kept: list[Rejection] = field(default_factory=list)  # for the dead-letter store
 
 
 def field_errors(error: ValidationError) -> list[FieldError]:
@@ -31,32 +35,34 @@ def field_errors(error: ValidationError) -> list[FieldError]:
 
 
 def _claimed_id(item: Any) -> str | None:
-    event_id = item.get("event_id") if isinstance(item, dict) else None
-    return event_id if isinstance(event_id, str) else None
+    if not isinstance(item, dict):
+        return None
+    for name in ("event_id", "messageId", "interaction_id", "response_id"):
+        if isinstance(item.get(name), str):
+            return str(item[name])
+    return None
 
 
-def validate_events(
-    items: list[Any], *, received_at: datetime, source: str, max_future_skew: timedelta
-) -> Validated:
+def validate_items(items: list[Any], convert: Convert, *, max_event_bytes: int) -> Validated:
     result = Validated()
     for index, item in enumerate(items):
+        raw = orjson.dumps(item)
         try:
-            wire = TouchpointIn.model_validate(item)
-            event = normalise(
-                wire, received_at=received_at, source=source, max_future_skew=max_future_skew
-            )
-        except ValidationError as error:
-            result.rejected.append(
-                RejectedEvent(index=index, event_id=_claimed_id(item), errors=field_errors(error))
-            )
-        except EventRejected as rejected:
-            result.rejected.append(
-                RejectedEvent(
-                    index=index,
-                    event_id=_claimed_id(item),
-                    errors=[FieldError(field=rejected.field, message=rejected.message)],
+            if len(raw) > max_event_bytes:
+                raise EventRejected(
+                    "event",
+                    f"is {len(raw) // 1024} KB; at most {max_event_bytes // 1024} KB per event",
                 )
-            )
+            event = convert(item)
+        except ValidationError as error:
+            errors = field_errors(error)
+        except EventRejected as rejected:
+            errors = [FieldError(field=rejected.field, message=rejected.message)]
         else:
             result.events.append(event)
+            continue
+        claimed = _claimed_id(item)
+        result.rejected.append(RejectedEvent(index=index, event_id=claimed, errors=errors))
+        reason = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        result.kept.append(Rejection(index, claimed, reason, raw))
     return result

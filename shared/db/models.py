@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
+    Boolean,
     DateTime,
     Double,
     ForeignKey,
@@ -73,6 +75,8 @@ class TouchpointRow(Base):
     # anonymous id while the visitor is not linked to a customer.
     customer_id: Mapped[str] = mapped_column(Text)
     anonymous_id: Mapped[str | None] = mapped_column(Text)
+    # The event named a customer id itself (it was not resolved from an anonymous id).
+    identified: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     type: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(Text)
     product_id: Mapped[str | None] = mapped_column(Text)
@@ -89,6 +93,7 @@ class TouchpointRow(Base):
     __table_args__ = (
         Index("ix_touchpoints_customer_product_time", "customer_id", "product_id", "occurred_at"),
         Index("ix_touchpoints_customer_time", "customer_id", "occurred_at"),
+        Index("ix_touchpoints_anonymous", "anonymous_id"),
     )
 
 
@@ -265,3 +270,50 @@ class DeliveryAttemptRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_delivery_attempts_delivery", "delivery_id"),)
+
+
+class ApiKeyRow(Base):
+    """An API key, stored as a SHA-256 hash; the key itself is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    prefix: Mapped[str] = mapped_column(Text)
+    key_hash: Mapped[str] = mapped_column(Text, unique=True)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    allowed_origins: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    rate_per_second: Mapped[float | None] = mapped_column(Double)
+    burst: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    revoked_at: Mapped[datetime | None]
+
+
+class RejectedEventRow(Base):
+    """What ingest refused, and why: nothing sent is silently lost."""
+
+    __tablename__ = "rejected_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    received_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(Text)
+    endpoint: Mapped[str] = mapped_column(Text)
+    item_index: Mapped[int | None] = mapped_column(Integer)
+    event_id: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_rejected_events_received", "received_at", "id"),)
+
+
+class IdentityRow(Base):
+    """An anonymous visitor linked to a known customer (identify or alias)."""
+
+    __tablename__ = "identities"
+
+    anonymous_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(Text)
+    linked_at: Mapped[datetime]
+    event_id: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_identities_customer", "customer_id"),)

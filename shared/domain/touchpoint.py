@@ -24,6 +24,8 @@ class Touchpoint:
     received_at: datetime
     product_id: str | None = None
     anonymous_id: str | None = None
+    # The event named the customer itself (not resolved from an anonymous id).
+    identified: bool = False
     source: str = ""
     sentiment: float | None = None
     nps: int | None = None

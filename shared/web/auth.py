@@ -14,11 +14,20 @@ from fastapi import Header, HTTPException, status
 class Principal:
     key_name: str
     scopes: frozenset[str]
+    # Browser origins allowed to send with this key ("*" for any); empty: none.
+    allowed_origins: frozenset[str] = frozenset()
+    # Token-bucket limit for this key; None: the service default.
+    rate_per_second: float | None = None
+    burst: int | None = None
 
 
 class KeyStore(Protocol):
     async def authenticate(self, token: str) -> Principal | None:
         """The principal a key belongs to, or None for an unknown or revoked key."""
+        ...
+
+    async def browser_origins(self) -> frozenset[str]:
+        """Every origin some write key allows (CORS preflights carry no key)."""
         ...
 
 
@@ -33,6 +42,28 @@ class StaticKeyStore:
             if hmac.compare_digest(key.encode(), token.encode()):
                 return principal
         return None
+
+    async def browser_origins(self) -> frozenset[str]:
+        return frozenset().union(
+            *(p.allowed_origins for p in self._keys.values() if "write" in p.scopes)
+        )
+
+
+class ChainedKeyStore:
+    """Ask each store in turn (configured keys first, then the database)."""
+
+    def __init__(self, *stores: KeyStore) -> None:
+        self._stores = stores
+
+    async def authenticate(self, token: str) -> Principal | None:
+        for store in self._stores:
+            principal = await store.authenticate(token)
+            if principal is not None:
+                return principal
+        return None
+
+    async def browser_origins(self) -> frozenset[str]:
+        return frozenset().union(*[await store.browser_origins() for store in self._stores])
 
 
 def bearer_token(authorization: str | None) -> str | None:

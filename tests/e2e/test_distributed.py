@@ -65,7 +65,7 @@ async def writer_for(service_url: str) -> AsyncIterator[httpx.AsyncClient]:
 async def send_all(
     ingest_url: str, events: Sequence[LogEvent], *, batch: int = 100, parallel: int = 4
 ) -> None:
-    """POST every event, retrying a batch on 503 after Retry-After, as a client should."""
+    """POST every event, retrying a batch on 429 or 503 after Retry-After, as clients do."""
     chunks = [events[i : i + batch] for i in range(0, len(events), batch)]
     queue: asyncio.Queue[Sequence[LogEvent]] = asyncio.Queue()
     for chunk in chunks:
@@ -80,7 +80,7 @@ async def send_all(
                 )
                 if response.status_code == 202:
                     break
-                assert response.status_code == 503, response.text
+                assert response.status_code in (429, 503), response.text
                 await asyncio.sleep(float(response.headers["Retry-After"]))
 
     async with writer_for(ingest_url) as client:

@@ -125,8 +125,14 @@ async def test_abandoned_checkout_alerts_a_webhook_and_people_act_on_it(
         events = await received(hook, 3)
         assert [e["event"] for e in events] == ["triggered", "acknowledged", "resolved"]
         assert all(verify(r.headers, r.body) for r in hook.accepted)
-        detail = (await service.reader.get(path)).json()
-        assert [(d["change"], d["status"]) for d in detail["deliveries"]] == [
+
+        async def settled() -> list[tuple[str, str]] | None:
+            # The receiver answers before the dispatcher commits the delivery.
+            deliveries = (await service.reader.get(path)).json()["deliveries"]
+            found = [(d["change"], d["status"]) for d in deliveries]
+            return found if all(status != "pending" for _, status in found) else None
+
+        assert await eventually(settled) == [
             ("triggered", "delivered"),
             ("acknowledged", "delivered"),
             ("resolved", "delivered"),
@@ -178,9 +184,13 @@ async def test_a_failing_webhook_gets_the_alert_exactly_once_after_retries(
         assert len(flaky.requests) == 3
         assert len({r.headers["x-journeymap-delivery"] for r in flaky.requests}) == 1
         assert verify(flaky.accepted[0].headers, flaky.accepted[0].body)
-        detail = (await service.reader.get(f"/v1/alerts/{event['alert']['id']}")).json()
-        (delivery,) = detail["deliveries"]
-        assert delivery["status"] == "delivered"
+        path = f"/v1/alerts/{event['alert']['id']}"
+
+        async def delivered() -> dict[str, Any] | None:
+            (found,) = (await service.reader.get(path)).json()["deliveries"]
+            return found if found["status"] == "delivered" else None
+
+        delivery = await eventually(delivered)
         assert delivery["attempts"] == 3
         assert [a["outcome"] for a in delivery["history"]] == ["retry", "retry", "delivered"]
         assert [a["status_code"] for a in delivery["history"]] == [500, 500, 200]

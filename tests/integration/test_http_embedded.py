@@ -85,9 +85,9 @@ async def test_a_journey_from_ad_click_to_support_ticket(service: Running) -> No
 @pytest.mark.parametrize(
     ("headers", "method", "path", "status", "detail"),
     [
-        ({}, "POST", "/v1/events", 401, "missing API key"),
+        ({}, "POST", "/v1/events", 401, "missing write key: send 'Authorization: Bearer"),
         ({"Authorization": "Bearer nope"}, "POST", "/v1/events", 401, "unknown or revoked"),
-        ({"Authorization": "Basic abc"}, "POST", "/v1/events", 401, "missing API key"),
+        ({"Authorization": "Basic abc"}, "POST", "/v1/events", 401, "missing write key"),
         ({"Authorization": f"Bearer {READ_KEY}"}, "POST", "/v1/events", 403, "'write' scope"),
         ({}, "GET", "/v1/customers/x/experience", 401, "missing API key"),
         (
@@ -157,7 +157,7 @@ async def test_each_bad_event_is_named_and_the_good_ones_kept(service: Running) 
         (b"{not json", 400, "body is not valid JSON"),
         (b"[1, 2]", 400, "body must be an event object"),
         (b'{"batch": {"a": 1}}', 400, "'batch' must be a list"),
-        (b'{"batch": []}', 422, "'batch' is empty"),
+        (b'{"batch": []}', 422, "the batch is empty"),
         (b'{"type": "page_view"}', 422, "no event was accepted"),
         (
             b'{"batch": [' + b",".join([b'{"customer_id": "c", "type": "x"}'] * 2501) + b"]}",

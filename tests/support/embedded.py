@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 
 from services.embedded import create_embedded_app
-from services.keys import ConfiguredKeys
 from shared.clock import Clock
 from shared.config import Settings
 from tests.support.server import serve
@@ -32,9 +31,15 @@ class Running:
 async def running_embedded(
     database_url: str, *, clock: Clock | None = None, **settings: Any
 ) -> AsyncIterator[Running]:
-    config = Settings(database_url=database_url, aggregator_idle_seconds=0.01, **settings)
-    keys = ConfiguredKeys(write=WRITE_KEY, read=READ_KEY, alerts=ALERTS_KEY).store()
-    app = create_embedded_app(config, keys=keys, clock=clock)
+    config = Settings(
+        database_url=database_url,
+        aggregator_idle_seconds=0.01,
+        write_key=WRITE_KEY,
+        read_key=READ_KEY,
+        alerts_key=ALERTS_KEY,
+        **settings,
+    )
+    app = create_embedded_app(config, clock=clock)
     async with (
         serve(app) as base_url,
         httpx.AsyncClient(
