@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.api.context import ApiContext
 from services.api.routes.alerts import alerts_router
 from services.api.routes.customers import customers_router
+from services.api.routes.rejections import rejections_router
 from services.keys import build_key_store
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
@@ -22,7 +23,9 @@ def api_component(
     settings: Settings, *, engine: AsyncEngine, keys: KeyStore, clock: Clock
 ) -> Component:
     context = ApiContext(settings=settings, engine=engine, keys=keys, clock=clock)
-    return Component(routers=[customers_router(context), alerts_router(context)])
+    return Component(
+        routers=[customers_router(context), alerts_router(context), rejections_router(context)]
+    )
 
 
 def create_api_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:

@@ -167,3 +167,19 @@ class AlertAction(BaseModel):
 
 class DeliveryPage(BaseModel):
     deliveries: list[Delivery]
+
+
+class RejectedEventView(BaseModel):
+    id: int
+    received_at: datetime
+    source: str = Field(description="Name of the key that sent it.")
+    endpoint: str
+    index: int | None = Field(description="Position in the request; null for the whole request.")
+    event_id: str | None
+    reason: str
+    payload: str = Field(description="What was sent (UTF-8, first 32 KB).")
+
+
+class RejectedEventPage(BaseModel):
+    rejected: list[RejectedEventView]
+    next_cursor: str | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 MessageType = Literal["track", "identify", "page", "screen", "group", "alias"]
@@ -24,8 +24,10 @@ def _utc(value: Any) -> Any:
     return value
 
 
-SegmentId = Annotated[str | None, BeforeValidator(_id), Field(default=None, max_length=200)]
-SegmentTime = Annotated[datetime | None, BeforeValidator(_utc), Field(default=None)]
+SegmentId = Annotated[
+    Annotated[str, StringConstraints(min_length=1, max_length=200)] | None, BeforeValidator(_id)
+]
+SegmentTime = Annotated[datetime | None, BeforeValidator(_utc)]
 
 
 class SegmentMessage(BaseModel):
@@ -35,20 +37,20 @@ class SegmentMessage(BaseModel):
     model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True)
 
     type: MessageType
-    message_id: SegmentId
-    user_id: SegmentId
-    anonymous_id: SegmentId
-    previous_id: SegmentId
-    group_id: SegmentId
+    message_id: SegmentId = None
+    user_id: SegmentId = None
+    anonymous_id: SegmentId = None
+    previous_id: SegmentId = None
+    group_id: SegmentId = None
     event: str | None = Field(default=None, min_length=1, max_length=200)
     name: str | None = Field(default=None, max_length=200)
     category: str | None = Field(default=None, max_length=200)
     properties: dict[str, Any] = Field(default_factory=dict)
     traits: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
-    timestamp: SegmentTime
-    original_timestamp: SegmentTime
-    sent_at: SegmentTime
+    timestamp: SegmentTime = None
+    original_timestamp: SegmentTime = None
+    sent_at: SegmentTime = None
 
 
 class SegmentBatch(BaseModel):
