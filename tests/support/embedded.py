@@ -29,14 +29,14 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def running_embedded(
-    database_url: str, *, clock: Clock | None = None, **settings: Any
+    database_url: str, *, clock: Clock | None = None, static_keys: bool = True, **settings: Any
 ) -> AsyncIterator[Running]:
+    """The embedded app; with `static_keys`, the test keys are configured (any origin)."""
+    keys = {"write_key": WRITE_KEY, "read_key": READ_KEY, "alerts_key": ALERTS_KEY}
     config = Settings(
         database_url=database_url,
         aggregator_idle_seconds=0.01,
-        write_key=WRITE_KEY,
-        read_key=READ_KEY,
-        alerts_key=ALERTS_KEY,
+        **(keys if static_keys else {}),
         **settings,
     )
     app = create_embedded_app(config, clock=clock)

@@ -35,7 +35,7 @@ async def wait_until_consumed(engine: AsyncEngine, *, within_seconds: float = 60
         async with engine.connect() as conn:
             head = await conn.scalar(text("SELECT position FROM event_log_head"))
             done = await conn.scalar(
-                text("SELECT coalesce(max(last_offset), 0) FROM consumer_offsets")
+                text("SELECT greatest(coalesce(max(last_offset), 0), 0) FROM consumer_offsets")
             )
         if head is not None and done is not None and done >= head:
             return
