@@ -32,7 +32,7 @@ async def running_embedded(
     database_url: str, *, clock: Clock | None = None, static_keys: bool = True, **settings: Any
 ) -> AsyncIterator[Running]:
     """The embedded app; with `static_keys`, the test keys are configured (any origin)."""
-    keys = {"write_key": WRITE_KEY, "read_key": READ_KEY, "alerts_key": ALERTS_KEY}
+    keys: dict[str, Any] = {"write_key": WRITE_KEY, "read_key": READ_KEY, "alerts_key": ALERTS_KEY}
     config = Settings(
         database_url=database_url,
         aggregator_idle_seconds=0.01,
