@@ -34,6 +34,17 @@ class BatchOutcome:
     alerts_triggered: list[tuple[str, str]] = field(default_factory=list)
     identity_merges_refused: int = 0
 
+    @staticmethod
+    def combine(outcomes: list[BatchOutcome]) -> BatchOutcome:
+        return BatchOutcome(
+            new=[t for o in outcomes for t in o.new],
+            duplicates=sum(o.duplicates for o in outcomes),
+            poison=sum(o.poison for o in outcomes),
+            rebuilt_journeys=sum(o.rebuilt_journeys for o in outcomes),
+            alerts_triggered=[a for o in outcomes for a in o.alerts_triggered],
+            identity_merges_refused=sum(o.identity_merges_refused for o in outcomes),
+        )
+
 
 class BatchProcessor:
     def __init__(

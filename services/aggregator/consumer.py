@@ -19,9 +19,10 @@ from tenacity import (
 )
 
 from services.aggregator.batch import BatchOutcome, BatchProcessor
-from services.aggregator.decode import Decoded, decode
+from services.aggregator.decode import Decoded, Poison, decode
 from services.aggregator.poison_guard import PoisonGuard
 from shared.clock import Clock
+from shared.db.errors import is_data_error
 from shared.db.offsets import StaleConsumer
 from shared.log.interface import EventLogReader, LogBatch
 from shared.metrics import Metrics
@@ -95,7 +96,13 @@ class Aggregator:
         decoded = decode(batch.records)
         self._poison_guard.check(batch.records, decoded.poison)
         try:
-            outcome = await self._persist(batch, decoded)
+            try:
+                outcome = await self._persist(batch, decoded)
+            except Exception as error:
+                if not is_data_error(error):
+                    raise
+                logger.warning("the database refused a value in this batch: %r", error)
+                outcome = await self._one_by_one(batch)
         except StaleConsumer as stale:
             logger.warning("dropping batch: %s", stale)
             self._metrics.aggregator_batches.labels("stale").inc()
@@ -103,6 +110,22 @@ class Aggregator:
             return
         await self._reader.committed(batch)
         self._observe(outcome, asyncio.get_running_loop().time() - started)
+
+    async def _one_by_one(self, batch: LogBatch) -> BatchOutcome:
+        """Persist record by record, dead-lettering the ones the database refuses."""
+        starts = dict(batch.start_offsets)
+        outcomes: list[BatchOutcome] = []
+        for record in batch.records:
+            single = LogBatch([record], {record.partition: starts[record.partition]})
+            try:
+                outcomes.append(await self._persist(single, decode([record])))
+            except Exception as error:
+                if not is_data_error(error):
+                    raise
+                refused = Decoded(poison=[Poison(record, f"the database refused it: {error}")])
+                outcomes.append(await self._persist(single, refused))
+            starts[record.partition] = record.offset
+        return BatchOutcome.combine(outcomes)
 
     async def _read(self) -> LogBatch:
         async for attempt in _retrying():

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from shared.domain.touchpoint import Touchpoint
 from shared.log.interface import LogRecord
+from shared.schemas.common import NUL_ESCAPE
 from shared.schemas.log_event import LogEvent
 
 
@@ -67,6 +68,9 @@ def decode(records: Sequence[LogRecord]) -> Decoded:
     for record in records:
         if record.value is None:
             decoded.poison.append(Poison(record, "record has no value"))
+            continue
+        if NUL_ESCAPE in record.value:
+            decoded.poison.append(Poison(record, "contains a NUL character (\\u0000)"))
             continue
         try:
             event = LogEvent.model_validate_json(record.value)

@@ -37,7 +37,12 @@ def checked_time(
     field: str = "timestamp",
 ) -> datetime:
     """The corrected event time, refused when absurdly far in the future."""
-    occurred_at = corrected_time(timestamp, sent_at, received_at)
+    try:
+        occurred_at = corrected_time(timestamp, sent_at, received_at)
+    except OverflowError as error:
+        raise EventRejected(
+            field, "and sent_at are too far apart to correct; check the client clock"
+        ) from error
     if occurred_at - received_at > max_future_skew:
         raise EventRejected(
             field,

@@ -58,3 +58,8 @@ class RejectionStore:
                 )
         except Exception as error:  # the client was told already; keep serving
             logger.warning("could not keep %d refused events: %r", len(rejections), error)
+
+
+def _text(value: str) -> str:
+    """What was refused may hold NUL characters, which PostgreSQL text cannot."""
+    return value.replace("\x00", "\\0")

@@ -12,9 +12,12 @@ from pydantic import ValidationError
 from services.ingest.models import FieldError, RejectedEvent
 from services.ingest.normalise import EventRejected
 from services.ingest.rejections import Rejection
+from shared.schemas.common import NUL_ESCAPE
 from shared.schemas.log_event import LogEvent
 
 Convert = Callable[[Any], LogEvent]
+
+NUL_MESSAGE = "contains a NUL character (\\u0000), which cannot be stored; remove it"
 
 
 @dataclass(slots=True)
@@ -53,6 +56,8 @@ def validate_items(items: list[Any], convert: Convert, *, max_event_bytes: int) 
                     "event",
                     f"is {len(raw) // 1024} KB; at most {max_event_bytes // 1024} KB per event",
                 )
+            if NUL_ESCAPE in raw:
+                raise EventRejected("event", NUL_MESSAGE)
             event = convert(item)
         except ValidationError as error:
             errors = field_errors(error)

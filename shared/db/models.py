@@ -39,7 +39,8 @@ class EventLogRecord(Base):
     __tablename__ = "event_log"
 
     position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    key: Mapped[str | None] = mapped_column(Text)
+    # Bytes, as a Kafka key: whatever a client sends as an id, the log can hold it.
+    key: Mapped[bytes | None] = mapped_column(LargeBinary)
     value: Mapped[bytes] = mapped_column(LargeBinary)
     appended_at: Mapped[datetime] = mapped_column(server_default=func.now())
 

@@ -132,10 +132,7 @@ class PostgresLogWriter:
             await driver.copy_records_to_table(
                 "event_log",
                 columns=["position", "key", "value"],
-                records=[
-                    (first + i, None if e.key is None else e.key.decode(), e.value)
-                    for i, e in enumerate(entries)
-                ],
+                records=[(first + i, e.key, e.value) for i, e in enumerate(entries)],
             )
 
 
@@ -194,7 +191,7 @@ class PostgresLogReader:
                 topic=TOPIC,
                 partition=PARTITION,
                 offset=row["position"],
-                key=None if row["key"] is None else row["key"].encode(),
+                key=row["key"],
                 value=row["value"],
             )
             for row in rows

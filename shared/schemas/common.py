@@ -7,6 +7,10 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+# PostgreSQL text cannot hold U+0000; JSON writes it as this escape. Events holding it
+# are refused at ingest and dead-lettered by the aggregator.
+NUL_ESCAPE = b"\\u0000"
+
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 EventType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,99}$")]
 Channel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,49}$")]

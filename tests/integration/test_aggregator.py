@@ -7,6 +7,7 @@ import contextlib
 import random
 from collections.abc import AsyncIterator, Sequence
 
+import orjson
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -227,3 +228,23 @@ async def test_a_zombie_batch_fails_instead_of_double_counting(
         await processor.process(zombie_batch, decode(zombie_batch.records), SystemClock().now())
 
     await assert_maps_match(engine, events)
+
+
+async def test_a_value_the_database_refuses_is_dead_lettered_not_fatal(
+    engine: AsyncEngine, writer: PostgresLogWriter
+) -> None:
+    """A valid event the database cannot store (year 1 at +14:00 is before year 1 in UTC)."""
+    good = [log_event("ok1", "product_view", 0), log_event("ok2", "add_to_cart", 1)]
+    unstorable = log_event("bad", "page_view", 0).model_dump(mode="json")
+    unstorable["occurred_at"] = "0001-01-01T00:00:00+14:00"
+    await writer.append([LogEntry(key=b"c1", value=good[0].to_bytes())])
+    await writer.append([LogEntry(key=b"c1", value=orjson.dumps(unstorable))])
+    await writer.append([LogEntry(key=b"c1", value=good[1].to_bytes())])
+
+    async with running(_aggregator(engine)):
+        await wait_until_consumed(engine)
+
+    await assert_maps_match(engine, good)
+    async with engine.connect() as conn:
+        reason = await conn.scalar(text("SELECT reason FROM dead_letters"))
+    assert reason.startswith("the database refused it")

@@ -32,6 +32,7 @@ class _StateError(Exception):
         (ConnectionResetError(), True),
         (TimeoutError(), True),
         (asyncpg.InterfaceError("connection is closed"), True),
+        (asyncpg.DataError("invalid input for query argument"), False),
         (_StateError("08006"), True),  # connection failure
         (_StateError("57P01"), True),  # admin shutdown
         (_StateError("40P01"), True),  # deadlock

@@ -69,3 +69,13 @@ def test_far_future_events_are_refused() -> None:
             source="site",
             max_future_skew=timedelta(days=1),
         )
+
+
+def test_times_too_far_apart_to_correct_are_refused() -> None:
+    with pytest.raises(EventRejected, match="too far apart"):
+        normalise(
+            _event(timestamp="9589-07-27T19:51:52Z", sent_at="0841-05-27T15:43:55+07:46"),
+            received_at=RECEIVED,
+            source="site",
+            max_future_skew=timedelta(days=1),
+        )
