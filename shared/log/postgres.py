@@ -57,10 +57,11 @@ class PostgresLogWriter:
     async def stop(self) -> None:
         if self._task is None:
             return
-        # The writer finishes what is queued, then returns.
+        # The writer finishes what is queued, then returns (a forced shutdown may have
+        # cancelled it already: that is not an error of stopping).
         self._stopping = True
         self._wakeup.set()
-        await self._task
+        await asyncio.wait({self._task})
         self._task = None
 
     async def check_ready(self) -> None:
