@@ -1,21 +1,80 @@
-"""Settings for every journeymap service, from `JOURNEYMAP_*` environment variables.
+"""Settings for every journeymap service: a TOML file, then `JOURNEYMAP_*` variables.
 
-Defaults are safe for the embedded mode: a local PostgreSQL under the data folder,
-the PostgreSQL event log, loopback only. Settings are built once in a composition
-root and passed down; nothing reads the environment at import time.
+The file (`JOURNEYMAP_CONFIG`, or `--config`) holds the stage model, the inactivity
+window and the rule thresholds; environment variables override any of it. Defaults
+are safe for the embedded mode: a local PostgreSQL under the data folder, the
+PostgreSQL event log, loopback only. Settings are built once in a composition root
+and passed down; nothing reads the environment at import time.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from shared.domain.alerts import Severity
 from shared.domain.friction.config import FrictionRules
+from shared.domain.stages import (
+    DEFAULT_ERROR_TYPES,
+    DEFAULT_STAGE_TYPES,
+    DEFAULT_STAGES,
+    DEFAULT_SUPPORT_CONTACT_TYPES,
+    StageCatalogue,
+)
+
+CONFIG_FILE_VARIABLE = "JOURNEYMAP_CONFIG"
+
+
+class StageModel(BaseModel):
+    """The stage catalogue: ordered stages, their touchpoint types, and the special types."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stages: list[str] = Field(default_factory=lambda: list(DEFAULT_STAGES), min_length=1)
+    types: dict[str, list[str]] = Field(
+        default_factory=lambda: {stage: list(t) for stage, t in DEFAULT_STAGE_TYPES.items()}
+    )
+    conversion_type: str = "purchase"
+    repeat_conversion_type: str = "repeat_purchase"
+    error_types: list[str] = Field(default_factory=lambda: list(DEFAULT_ERROR_TYPES))
+    support_contact_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SUPPORT_CONTACT_TYPES)
+    )
+    # Impression type -> click type, for click-through rates (same channel).
+    click_through: dict[str, str] = Field(
+        default_factory=lambda: {
+            "ad_impression": "ad_click",
+            "social_impression": "social_click",
+            "email_open": "email_click",
+        }
+    )
+
+    @model_validator(mode="after")
+    def _valid_catalogue(self) -> Self:
+        self.catalogue()  # raises ValueError, with the reason, for an inconsistent model
+        if not any(self.conversion_type in types for types in self.types.values()):
+            raise ValueError(f"conversion_type {self.conversion_type!r} is in no stage")
+        return self
+
+    def catalogue(self) -> StageCatalogue:
+        return StageCatalogue(
+            stages=tuple(self.stages),
+            stage_types={stage: tuple(types) for stage, types in self.types.items()},
+            conversion_type=self.conversion_type,
+            repeat_conversion_type=self.repeat_conversion_type,
+            error_types=frozenset(self.error_types),
+            support_contact_types=frozenset(self.support_contact_types),
+        )
 
 
 class NotifierSettings(BaseModel):
@@ -35,9 +94,27 @@ class NotifierSettings(BaseModel):
 
 
 class Settings(BaseSettings):
+    # Unknown keys are refused (a typo in the file must not pass unnoticed); unknown
+    # environment variables are never read, so they cannot be refused.
     model_config = SettingsConfigDict(
-        env_prefix="JOURNEYMAP_", env_nested_delimiter="__", frozen=True, extra="ignore"
+        env_prefix="JOURNEYMAP_", env_nested_delimiter="__", frozen=True, extra="forbid"
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the configuration file."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_FILE_VARIABLE)
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
 
     # Where state lives. Unset: `journeymap up` starts a PostgreSQL under data_dir.
     database_url: str | None = None
@@ -80,7 +157,10 @@ class Settings(BaseSettings):
     # How long an idle aggregator waits for new events before polling again.
     aggregator_idle_seconds: float = Field(default=0.05, gt=0)
 
-    # A journey with no event for this long before converting is abandoned.
+    # The stage catalogue (`[stage_model]` in the configuration file).
+    stage_model: StageModel = Field(default_factory=StageModel)
+    # A journey with no touchpoint for this long is over: abandoned unless it converted.
+    # The next touchpoint starts a new journey instance.
     inactivity_window: timedelta = timedelta(days=30)
     # Events whose corrected time is further ahead of the server clock are refused.
     max_future_skew: timedelta = timedelta(days=1)

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.aggregator import friction_store, identity, store
+from services.aggregator import friction_store, identity, stats_store, store, timeouts
 from services.aggregator.dead_letters import DeadLetterSink
 from services.aggregator.decode import Decoded
-from services.aggregator.friction_step import FrictionStep
-from services.aggregator.maps import fold, journey_keys
+from services.aggregator.friction_step import FrictionStep, Triggered
+from services.aggregator.maps_step import MapsStep
 from shared.db.engine import driver_connection
 from shared.db.offsets import advance_offsets, stored_watermarks
-from shared.domain import experience, journey
-from shared.domain.stages import StageCatalogue
+from shared.domain.experience_stats import (
+    ALERT,
+    HotspotFigures,
+    HotspotKey,
+    hotspot_key,
+    touchpoint_figures,
+)
 from shared.domain.touchpoint import Touchpoint
 from shared.log.interface import LogBatch
 
@@ -31,7 +36,7 @@ class BatchOutcome:
     duplicates: int
     poison: int
     rebuilt_journeys: int
-    alerts_triggered: list[tuple[str, str]] = field(default_factory=list)
+    alerts_triggered: list[Triggered] = field(default_factory=list)
     identity_merges_refused: int = 0
 
     @staticmethod
@@ -50,17 +55,19 @@ class BatchProcessor:
     def __init__(
         self,
         engine: AsyncEngine,
-        catalogue: StageCatalogue,
-        dead_letters: DeadLetterSink,
+        maps: MapsStep,
         friction: FrictionStep,
+        dead_letters: DeadLetterSink,
         *,
+        negative_sentiment_max: float,
         group_id: str,
         topic: str,
     ) -> None:
         self._engine = engine
-        self._catalogue = catalogue
-        self._dead_letters = dead_letters
+        self._maps = maps
         self._friction = friction
+        self._dead_letters = dead_letters
+        self._negative_max = negative_sentiment_max
         self._group_id = group_id
         self._topic = topic
 
@@ -81,25 +88,41 @@ class BatchProcessor:
             distinct = list({t.event_id: t for t in reversed(resolved)}.values())
             inserted = await store.insert_touchpoints(conn, distinct)
             new = [t for t in distinct if t.event_id in inserted]
-            # 3. update the maps they touch (rebuilding journeys with late events and the
-            #    customers who just absorbed an anonymous history), and save them;
-            rebuilt_journeys = await self._update_maps(conn, new, identities.rebuild)
+            placed = [
+                (record, touchpoint)
+                for (record, _), touchpoint in zip(decoded.items, resolved, strict=True)
+            ]
+            # 3. update the maps and the product figures (rebuilding journeys with late
+            #    touchpoints and customers who absorbed an anonymous history);
+            maps = await self._maps.on_batch(
+                conn,
+                new,
+                rebuild=identities.rebuild,
+                retired=set(identities.linked),
+                partition_of={t.customer_id: r.partition for r, t in placed},
+            )
             # 4. run the friction rules in log order: alerts, timers, outbox, deliveries;
-            triggered: list[tuple[str, str]] = []
+            triggered: list[Triggered] = []
             watermarks: dict[int, datetime] = {}
-            if decoded.items:
+            products = set(maps.products)
+            if placed:
                 stored = await stored_watermarks(
                     sa_conn, self._group_id, self._topic, batch.start_offsets
                 )
-                placed = [
-                    (record, touchpoint)
-                    for (record, _), touchpoint in zip(decoded.items, resolved, strict=True)
-                ]
                 friction = await self._friction.on_batch(conn, placed, inserted, stored, now)
                 triggered, watermarks = friction.triggered, friction.watermarks
-            # 5. keep the poison records;
+                # 5. abandon journeys whose timeout the watermarks passed;
+                products |= await self._maps.expire(conn, watermarks)
+            # 6. add to the hotspots, and mark what changed for the API's ETags;
+            await self._count_hotspots(conn, new, triggered)
+            await stats_store.bump_versions(
+                conn,
+                [stats_store.product_scope(p) for p in products]
+                + ([stats_store.HOTSPOTS_SCOPE] if new or triggered else []),
+            )
+            # 7. keep the poison records;
             await self._dead_letters.send(conn, decoded.poison)
-            # 6. advance the stored offsets (only from where this reader started), with
+            # 8. advance the stored offsets (only from where this reader started), with
             #    the watermarks;
             await advance_offsets(
                 sa_conn,
@@ -109,54 +132,17 @@ class BatchProcessor:
                 batch.end_offsets,
                 watermarks,
             )
-            # 7. commit (leaving the block).
+            # 9. commit (leaving the block).
         return BatchOutcome(
             new=new,
             duplicates=len(decoded.touchpoints) - len(new),
             poison=len(decoded.poison),
-            rebuilt_journeys=rebuilt_journeys,
+            rebuilt_journeys=maps.rebuilt_journeys,
             alerts_triggered=triggered,
             identity_merges_refused=len(identities.refused),
         )
 
-    async def _update_maps(
-        self, conn: asyncpg.Connection, new: list[Touchpoint], rebuild: set[str]
-    ) -> int:
-        """Fold new touchpoints into the maps; rebuild what folding cannot. Returns the
-        number of journeys rebuilt."""
-        folding = [t for t in new if t.customer_id not in rebuild]
-        journeys, journey_versions = await store.load_journeys(conn, journey_keys(folding))
-        experiences, experience_versions = await store.load_experiences(
-            conn, {t.customer_id for t in folding}
-        )
-        update = fold(folding, journeys, experiences, self._catalogue)
-        late = await store.journey_touchpoints(conn, update.journeys_to_rebuild)
-        for (customer, product), touchpoints in late.items():
-            update.journeys[(customer, product)] = journey.build(
-                customer, product, touchpoints, self._catalogue
-            )
-        if rebuild:
-            histories = await store.customer_touchpoints(conn, rebuild)
-            journey_versions.update(await store.customer_journey_versions(conn, rebuild))
-            _, versions = await store.load_experiences(conn, rebuild)
-            experience_versions.update(versions)
-            for customer, touchpoints in histories.items():
-                update.experiences[customer] = experience.build(
-                    customer, touchpoints, self._catalogue
-                )
-                by_product: dict[str, list[Touchpoint]] = {}
-                for touchpoint in touchpoints:
-                    if touchpoint.product_id is not None:
-                        by_product.setdefault(touchpoint.product_id, []).append(touchpoint)
-                for product, product_touchpoints in by_product.items():
-                    update.journeys[(customer, product)] = journey.build(
-                        customer, product, product_touchpoints, self._catalogue
-                    )
-        await store.save_journeys(conn, list(update.journeys.values()), journey_versions)
-        await store.save_experiences(conn, list(update.experiences.values()), experience_versions)
-        return len(update.journeys_to_rebuild)
-
-    async def tick(self, positions: Mapping[int, int], now: datetime) -> list[tuple[str, str]]:
+    async def tick(self, positions: Mapping[int, int], now: datetime) -> list[Triggered]:
         """Fire the timers of idle, caught-up partitions by the wall clock.
 
         The partitions' offset rows are locked and checked first, so only their owner
@@ -165,9 +151,12 @@ class BatchProcessor:
         lateness = self._friction.allowed_lateness
         async with self._engine.connect() as sa_conn:
             conn = await driver_connection(sa_conn)
-            due = await friction_store.next_due(conn, list(positions))
+            due = [
+                await friction_store.next_due(conn, list(positions)),
+                await timeouts.next_due(conn, list(positions)),
+            ]
             systemic = await friction_store.has_active_systemic(conn)
-        if (due is None or due > now - lateness) and not systemic:
+        if all(d is None or d > now - lateness for d in due) and not systemic:
             return []
         async with self._engine.begin() as sa_conn:
             stored = await stored_watermarks(
@@ -179,4 +168,33 @@ class BatchProcessor:
             }
             conn = await driver_connection(sa_conn)
             outcome = await self._friction.on_tick(conn, effective, now)
+            products = await self._maps.expire(conn, effective)
+            await self._count_hotspots(conn, [], outcome.triggered)
+            await stats_store.bump_versions(
+                conn,
+                [stats_store.product_scope(p) for p in products]
+                + ([stats_store.HOTSPOTS_SCOPE] if outcome.triggered else []),
+            )
         return outcome.triggered
+
+    async def _count_hotspots(
+        self,
+        conn: asyncpg.Connection,
+        new: Sequence[Touchpoint],
+        triggered: Iterable[Triggered],
+    ) -> None:
+        figures: dict[HotspotKey, HotspotFigures] = {}
+        for touchpoint in new:
+            key = hotspot_key(touchpoint)
+            figures[key] = figures.get(key, HotspotFigures()) + touchpoint_figures(
+                touchpoint, self._negative_max
+            )
+        by_id = {t.event_id: t for t in new}
+        wanted = {a.touchpoint for a in triggered if a.touchpoint is not None}
+        known: dict[str, HotspotKey] = {i: hotspot_key(by_id[i]) for i in wanted if i in by_id}
+        known.update(await store.hotspot_keys(conn, wanted - known.keys()))
+        for alert in triggered:
+            where = known.get(alert.touchpoint or "")
+            if where is not None:
+                figures[where] = figures.get(where, HotspotFigures()) + ALERT
+        await stats_store.add_hotspot_figures(conn, figures)

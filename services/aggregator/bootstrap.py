@@ -10,13 +10,13 @@ from services.aggregator.consumer import Aggregator
 from services.aggregator.dead_letters import DeadLetterSink, KafkaDeadLetters, TableDeadLetters
 from services.aggregator.dispatcher import Dispatcher
 from services.aggregator.friction_step import FrictionStep
+from services.aggregator.maps_step import MapsStep
 from services.aggregator.notifiers.registry import build_notifiers
 from services.aggregator.runner import AggregatorRunner, FatalHandler
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
 from shared.db.component import database_component
 from shared.db.engine import create_engine
-from shared.domain.stages import DEFAULT_CATALOGUE
 from shared.log.interface import EventLogReader
 from shared.log.kafka_reader import KafkaLogReader
 from shared.log.kafka_topics import ensure_log_topics
@@ -51,17 +51,19 @@ def build_dead_letters(settings: Settings) -> DeadLetterSink:
 def build_processor(
     settings: Settings, *, engine: AsyncEngine, dead_letters: DeadLetterSink, topic: str
 ) -> BatchProcessor:
+    catalogue = settings.stage_model.catalogue()
     friction = FrictionStep(
         settings.rules,
-        DEFAULT_CATALOGUE,
+        catalogue,
         notifiers=settings.notifiers,
         base_url=settings.base_url,
     )
     return BatchProcessor(
         engine,
-        DEFAULT_CATALOGUE,
-        dead_letters,
+        MapsStep(catalogue, settings.inactivity_window),
         friction,
+        dead_letters,
+        negative_sentiment_max=settings.rules.negative_sentiment_max,
         group_id=settings.consumer_group,
         topic=topic,
     )

@@ -20,6 +20,7 @@ from tenacity import (
 
 from services.aggregator.batch import BatchOutcome, BatchProcessor
 from services.aggregator.decode import Decoded, Poison, decode
+from services.aggregator.friction_step import Triggered
 from services.aggregator.poison_guard import PoisonGuard
 from shared.clock import Clock
 from shared.db.errors import is_data_error
@@ -178,9 +179,9 @@ class Aggregator:
             return
         self._count_alerts(triggered)
 
-    def _count_alerts(self, triggered: list[tuple[str, str]]) -> None:
-        for rule, severity in triggered:
-            self._metrics.alerts_raised.labels(rule, severity).inc()
+    def _count_alerts(self, triggered: list[Triggered]) -> None:
+        for alert in triggered:
+            self._metrics.alerts_raised.labels(alert.rule, alert.severity).inc()
 
     def _observe(self, outcome: BatchOutcome, seconds: float) -> None:
         metrics = self._metrics

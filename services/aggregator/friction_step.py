@@ -26,9 +26,18 @@ from shared.log.interface import LogRecord
 
 
 @dataclass(frozen=True, slots=True)
+class Triggered:
+    """An alert opened: for the metrics, and for the hotspots (its first touchpoint)."""
+
+    rule: str
+    severity: str
+    touchpoint: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class FrictionOutcome:
     watermarks: dict[int, datetime]
-    triggered: list[tuple[str, str]]  # (rule, severity) of alerts opened
+    triggered: list[Triggered]
 
 
 class FrictionStep:
@@ -106,7 +115,7 @@ class FrictionStep:
         engine: FrictionEngine,
         signals: list[Signal],
         now: datetime,
-    ) -> list[tuple[str, str]]:
+    ) -> list[Triggered]:
         """Signals to alerts; then systemic friction over the firings; then the outbox."""
         triggered = await self._apply(conn, signals, now)
         counts = await friction_store.count_firings(
@@ -121,7 +130,7 @@ class FrictionStep:
 
     async def _apply(
         self, conn: asyncpg.Connection, signals: list[Signal], now: datetime
-    ) -> list[tuple[str, str]]:
+    ) -> list[Triggered]:
         if not signals:
             return []
         book: AlertBook = await alert_store.load_book(conn, {s.key for s in signals})
@@ -131,7 +140,11 @@ class FrictionStep:
             conn, book, notifiers=self._notifiers, base_url=self._base_url, now=now
         )
         return [
-            (n.alert.rule, n.alert.severity.value)
+            Triggered(
+                n.alert.rule,
+                n.alert.severity.value,
+                n.alert.touchpoints[0] if n.alert.touchpoints else None,
+            )
             for n in book.notifications
             if n.change is Change.TRIGGERED
         ]

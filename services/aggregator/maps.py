@@ -1,28 +1,39 @@
 """Fold a batch's new touchpoints into the loaded maps (pure: no I/O).
 
 Journeys are order-dependent: a journey whose new touchpoints all come after what it
-has seen is updated in place; one that received a late touchpoint is listed for a
-rebuild from all of its stored touchpoints. Experiences are order-independent and
-always updated in place.
+has seen is updated in place, or, after the inactivity window, followed by a new
+instance; one that received a late touchpoint is listed for a rebuild of all its
+instances from the stored touchpoints. Experiences are order-independent and always
+updated in place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from shared.domain import experience, journey
 from shared.domain.experience import ExperienceState
+from shared.domain.instances import opens_new_instance
 from shared.domain.journey import JourneyState
 from shared.domain.stages import StageCatalogue
 from shared.domain.touchpoint import Touchpoint
 
-JourneyKey = tuple[str, str]
+JourneyKey = tuple[str, str]  # customer, product
+InstanceKey = tuple[str, str, int]  # customer, product, instance
+
+
+def instance_key(state: JourneyState) -> InstanceKey:
+    return (state.customer_id, state.product_id, state.instance)
 
 
 @dataclass(slots=True)
 class MapUpdate:
-    journeys: dict[JourneyKey, JourneyState] = field(default_factory=dict)
+    # Instances changed or opened by the batch (the latest instance of each key last).
+    journeys: dict[InstanceKey, JourneyState] = field(default_factory=dict)
+    # Instances that a new instance followed in this batch: they are over.
+    followed: set[InstanceKey] = field(default_factory=set)
     experiences: dict[str, ExperienceState] = field(default_factory=dict)
     journeys_to_rebuild: set[JourneyKey] = field(default_factory=set)
 
@@ -33,12 +44,17 @@ def journey_keys(touchpoints: Iterable[Touchpoint]) -> set[JourneyKey]:
 
 def fold(
     touchpoints: Iterable[Touchpoint],
-    journeys: Mapping[JourneyKey, JourneyState],
+    latest: Mapping[JourneyKey, JourneyState],
     experiences: Mapping[str, ExperienceState],
     catalogue: StageCatalogue,
+    window: timedelta,
 ) -> MapUpdate:
-    """Apply new (never seen before) touchpoints to the loaded states."""
+    """Apply new (never seen before) touchpoints to the loaded states (updated in place).
+
+    `latest` holds the latest instance of each journey the touchpoints belong to.
+    """
     update = MapUpdate()
+    current: dict[JourneyKey, JourneyState] = dict(latest)
     for touchpoint in sorted(touchpoints, key=lambda t: t.sort_key):
         customer = touchpoint.customer_id
         state = update.experiences.get(customer) or experiences.get(customer)
@@ -51,12 +67,21 @@ def fold(
         key = (customer, touchpoint.product_id)
         if key in update.journeys_to_rebuild:
             continue
-        path = update.journeys.get(key) or journeys.get(key)
+        path = current.get(key)
         if path is None:
             path = JourneyState(customer_id=customer, product_id=touchpoint.product_id)
-        if journey.is_next(path, touchpoint):
-            update.journeys[key] = journey.apply(path, touchpoint, catalogue)
-        else:
-            update.journeys.pop(key, None)
+        elif not journey.is_next(path, touchpoint):
             update.journeys_to_rebuild.add(key)
+            for instance in [k for k in update.journeys if k[:2] == key]:
+                del update.journeys[instance]
+            update.followed = {k for k in update.followed if k[:2] != key}
+            continue
+        elif opens_new_instance(path, touchpoint, window):
+            update.followed.add(instance_key(path))
+            update.journeys.setdefault(instance_key(path), path)
+            path = JourneyState(
+                customer_id=customer, product_id=touchpoint.product_id, instance=path.instance + 1
+            )
+        current[key] = journey.apply(path, touchpoint, catalogue)
+        update.journeys[instance_key(path)] = path
     return update

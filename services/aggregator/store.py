@@ -10,6 +10,8 @@ update; the loser retries its batch.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -22,11 +24,14 @@ from shared.db.state_json import (
     journey_to_json,
 )
 from shared.domain.experience import ExperienceState
+from shared.domain.experience_stats import HotspotKey
 from shared.domain.journey import JourneyState
+from shared.domain.journey_stats import FunnelFacts
 from shared.domain.touchpoint import Touchpoint
 from shared.errors import JourneymapError
 
 JourneyKey = tuple[str, str]
+InstanceKey = tuple[str, str, int]
 
 _TOUCHPOINT_COLUMNS = (
     "event_id, customer_id, anonymous_id, identified, type, channel, product_id, "
@@ -126,22 +131,71 @@ async def customer_touchpoints(
     return found
 
 
-async def load_journeys(
+@dataclass(frozen=True, slots=True)
+class StoredJourney:
+    state: JourneyState
+    version: int
+    abandoned_at: datetime | None
+
+
+_JOURNEY_COLUMNS = "customer_id, product_id, instance, state, version, abandoned_at"
+
+
+def _stored(row: asyncpg.Record) -> StoredJourney:
+    return StoredJourney(journey_from_json(row["state"]), row["version"], row["abandoned_at"])
+
+
+async def load_latest_journeys(
     conn: asyncpg.Connection, keys: Iterable[JourneyKey]
-) -> tuple[dict[JourneyKey, JourneyState], dict[JourneyKey, int]]:
-    """The journeys and the versions they were read at."""
+) -> dict[JourneyKey, StoredJourney]:
+    """The latest instance of each journey."""
     customers, products = _split(keys)
     if not customers:
-        return {}, {}
+        return {}
     rows = await conn.fetch(
-        "SELECT customer_id, product_id, state, version FROM journeys "
-        "WHERE (customer_id, product_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+        f"SELECT DISTINCT ON (customer_id, product_id) {_JOURNEY_COLUMNS} FROM journeys "
+        "WHERE (customer_id, product_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) "
+        "ORDER BY customer_id, product_id, instance DESC",
         customers,
         products,
     )
-    states = {(r["customer_id"], r["product_id"]): journey_from_json(r["state"]) for r in rows}
-    versions = {(r["customer_id"], r["product_id"]): r["version"] for r in rows}
-    return states, versions
+    return {(r["customer_id"], r["product_id"]): _stored(r) for r in rows}
+
+
+async def load_all_journeys(
+    conn: asyncpg.Connection,
+    *,
+    keys: Iterable[JourneyKey] = (),
+    customers: Iterable[str] = (),
+) -> dict[InstanceKey, StoredJourney]:
+    """Every instance of the given journeys, and of every journey of the given customers."""
+    key_customers, key_products = _split(keys)
+    rows = await conn.fetch(
+        f"SELECT {_JOURNEY_COLUMNS} FROM journeys "
+        "WHERE (customer_id, product_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) "
+        "OR customer_id = ANY($3::text[])",
+        key_customers,
+        key_products,
+        list(customers),
+    )
+    return {(r["customer_id"], r["product_id"], r["instance"]): _stored(r) for r in rows}
+
+
+async def load_journey_instances(
+    conn: asyncpg.Connection, keys: Iterable[InstanceKey]
+) -> dict[InstanceKey, StoredJourney]:
+    wanted = list(keys)
+    if not wanted:
+        return {}
+    rows = await conn.fetch(
+        f"SELECT {_JOURNEY_COLUMNS} FROM journeys "
+        "WHERE (customer_id, product_id, instance) IN "
+        "(SELECT * FROM unnest($1::text[], $2::text[], $3::int[]))",
+        [k[0] for k in wanted],
+        [k[1] for k in wanted],
+        [k[2] for k in wanted],
+    )
+    return {(r["customer_id"], r["product_id"], r["instance"]): _stored(r) for r in rows}
 
 
 async def load_experiences(
@@ -158,41 +212,72 @@ async def load_experiences(
     return states, {r["customer_id"]: r["version"] for r in rows}
 
 
-async def customer_journey_versions(
-    conn: asyncpg.Connection, customers: Iterable[str]
-) -> dict[JourneyKey, int]:
-    rows = await conn.fetch(
-        "SELECT customer_id, product_id, version FROM journeys WHERE customer_id = ANY($1::text[])",
-        list(customers),
-    )
-    return {(r["customer_id"], r["product_id"]): r["version"] for r in rows}
+@dataclass(frozen=True, slots=True)
+class JourneyRow:
+    """A journey instance to save, with what the funnel reads from it."""
+
+    state: JourneyState
+    abandoned_at: datetime | None
+    facts: FunnelFacts
 
 
 async def save_journeys(
-    conn: asyncpg.Connection, states: Sequence[JourneyState], read_at: Mapping[JourneyKey, int]
+    conn: asyncpg.Connection, rows: Sequence[JourneyRow], read_at: Mapping[InstanceKey, int]
 ) -> None:
-    if not states:
+    if not rows:
         return
-    rows = await conn.fetch(
-        "INSERT INTO journeys (customer_id, product_id, stage, started_at, converted_at, "
-        "last_event_at, state, version) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], "
-        "$5::timestamptz[], $6::timestamptz[], $7::jsonb[], $8::bigint[]) "
-        "ON CONFLICT (customer_id, product_id) DO UPDATE SET stage = EXCLUDED.stage, "
+    states = [r.state for r in rows]
+    saved = await conn.fetch(
+        "INSERT INTO journeys (customer_id, product_id, instance, stage, stage_rank, "
+        "stage_entered, stage_seconds, started_at, converted_at, last_event_at, abandoned_at, "
+        "first_channel, last_type, last_channel, state, version) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int2[], "
+        "$6::jsonb[], $7::jsonb[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], "
+        "$11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::jsonb[], $16::bigint[]) "
+        "ON CONFLICT (customer_id, product_id, instance) DO UPDATE SET "
+        "stage = EXCLUDED.stage, stage_rank = EXCLUDED.stage_rank, "
+        "stage_entered = EXCLUDED.stage_entered, stage_seconds = EXCLUDED.stage_seconds, "
         "started_at = EXCLUDED.started_at, converted_at = EXCLUDED.converted_at, "
-        "last_event_at = EXCLUDED.last_event_at, state = EXCLUDED.state, "
+        "last_event_at = EXCLUDED.last_event_at, abandoned_at = EXCLUDED.abandoned_at, "
+        "first_channel = EXCLUDED.first_channel, last_type = EXCLUDED.last_type, "
+        "last_channel = EXCLUDED.last_channel, state = EXCLUDED.state, "
         "version = EXCLUDED.version, updated_at = now() "
         "WHERE journeys.version = EXCLUDED.version - 1 RETURNING 1",
         [s.customer_id for s in states],
         [s.product_id for s in states],
+        [s.instance for s in states],
         [s.stage for s in states],
+        [r.facts.stage_rank for r in rows],
+        [_json_list([None if t is None else t.isoformat() for t in r.facts.stage_entered])
+         for r in rows],
+        [_json_list(r.facts.stage_seconds) for r in rows],
         [s.started_at for s in states],
         [s.converted_at for s in states],
         [s.last_event_at for s in states],
+        [r.abandoned_at for r in rows],
+        [r.facts.first_channel for r in rows],
+        [r.facts.last_type for r in rows],
+        [r.facts.last_channel for r in rows],
         [_json(journey_to_json(s)) for s in states],
-        [read_at.get((s.customer_id, s.product_id), 0) + 1 for s in states],
-    )
-    _all_saved(len(rows), len(states), "journeys")
+        [read_at.get((s.customer_id, s.product_id, s.instance), 0) + 1 for s in states],
+    )  # fmt: skip
+    _all_saved(len(saved), len(rows), "journeys")
+
+
+async def delete_journeys(conn: asyncpg.Connection, keys: Iterable[InstanceKey]) -> None:
+    wanted = list(keys)
+    if wanted:
+        await conn.execute(
+            "DELETE FROM journeys WHERE (customer_id, product_id, instance) IN "
+            "(SELECT * FROM unnest($1::text[], $2::text[], $3::int[]))",
+            [k[0] for k in wanted],
+            [k[1] for k in wanted],
+            [k[2] for k in wanted],
+        )
+
+
+def _json_list(values: Sequence[Any]) -> str:
+    return orjson.dumps(list(values)).decode()
 
 
 async def save_experiences(
@@ -227,11 +312,28 @@ def _all_saved(saved: int, wanted: int, table: str) -> None:
 
 
 async def drop_maps(conn: asyncpg.Connection, customers: Iterable[str]) -> None:
-    """Forget the maps of identities merged into a customer."""
+    """Forget the experience and rule memory of identities merged into a customer (their
+    journeys are rebuilt under the customer by the maps step)."""
     ids = list(customers)
     if ids:
-        for table in ("journeys", "experiences", "friction_state"):
+        for table in ("experiences", "friction_state"):
             await conn.execute(f"DELETE FROM {table} WHERE customer_id = ANY($1::text[])", ids)
+
+
+async def hotspot_keys(conn: asyncpg.Connection, event_ids: Iterable[str]) -> dict[str, HotspotKey]:
+    """Where stored touchpoints count in the hotspots."""
+    ids = list(event_ids)
+    if not ids:
+        return {}
+    rows = await conn.fetch(
+        "SELECT event_id, occurred_at, product_id, type, channel FROM touchpoints "
+        "WHERE event_id = ANY($1::text[])",
+        ids,
+    )
+    return {
+        r["event_id"]: (r["occurred_at"].date(), r["product_id"] or "", r["type"], r["channel"])
+        for r in rows
+    }
 
 
 def _json(doc: dict[str, Any]) -> str:

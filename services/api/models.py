@@ -38,6 +38,10 @@ class StageTransition(BaseModel):
 
 class JourneySummary(BaseModel):
     product_id: str
+    instance: int = Field(
+        description="Journeys of one product are numbered from 0; a new one starts after "
+        "the inactivity window."
+    )
     stage: str
     status: JourneyStatusName
     converted: bool
@@ -63,6 +67,25 @@ class JourneyMap(JourneySummary):
 class JourneyList(BaseModel):
     customer_id: str
     journeys: list[JourneySummary]
+    next_cursor: str | None = None
+
+
+class TimelineTouchpoint(BaseModel):
+    event_id: str
+    type: str
+    channel: str
+    product_id: str | None
+    occurred_at: datetime
+    sentiment: float | None
+    nps: int | None
+    csat: int | None
+    revenue: float | None
+
+
+class Timeline(BaseModel):
+    customer_id: str
+    touchpoints: list[TimelineTouchpoint] = Field(description="Newest first.")
+    next_cursor: str | None
 
 
 class ChannelUse(BaseModel):

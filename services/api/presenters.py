@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from services.api import models
 from shared.domain import journey
 from shared.domain.experience import ExperienceState, Moment
 from shared.domain.journey import JourneyState, JourneyStep
+from shared.domain.touchpoint import Touchpoint
 
 
 def _touchpoint(step: JourneyStep) -> models.JourneyTouchpoint:
@@ -20,15 +19,14 @@ def _touchpoint(step: JourneyStep) -> models.JourneyTouchpoint:
     )
 
 
-def journey_summary(
-    state: JourneyState, now: datetime, inactivity_window: timedelta
-) -> models.JourneySummary:
+def journey_summary(state: JourneyState, *, abandoned: bool) -> models.JourneySummary:
     if state.stage is None or state.started_at is None or state.last_event_at is None:
         raise ValueError("a journey that has not started has no summary")
     return models.JourneySummary(
         product_id=state.product_id,
+        instance=state.instance,
         stage=state.stage,
-        status=journey.status(state, now, inactivity_window).value,
+        status=journey.status(state, abandoned=abandoned).value,
         converted=state.converted,
         started_at=state.started_at,
         converted_at=state.converted_at,
@@ -37,10 +35,8 @@ def journey_summary(
     )
 
 
-def journey_map(
-    state: JourneyState, now: datetime, inactivity_window: timedelta
-) -> models.JourneyMap:
-    summary = journey_summary(state, now, inactivity_window)
+def journey_map(state: JourneyState, *, abandoned: bool) -> models.JourneyMap:
+    summary = journey_summary(state, abandoned=abandoned)
     seconds = journey.time_in_stage(state)
     grouped = journey.steps_by_stage(state)
     stages = [
@@ -113,4 +109,18 @@ def experience_map(
         error_touchpoints=state.error_touchpoints,
         revenue=float(state.revenue),
         journeys=journeys,
+    )
+
+
+def timeline_entry(touchpoint: Touchpoint) -> models.TimelineTouchpoint:
+    return models.TimelineTouchpoint(
+        event_id=touchpoint.event_id,
+        type=touchpoint.type,
+        channel=touchpoint.channel,
+        product_id=touchpoint.product_id,
+        occurred_at=touchpoint.occurred_at,
+        sentiment=touchpoint.sentiment,
+        nps=touchpoint.nps,
+        csat=touchpoint.csat,
+        revenue=None if touchpoint.revenue is None else float(touchpoint.revenue),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +10,7 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Double,
     ForeignKey,
@@ -99,18 +100,93 @@ class TouchpointRow(Base):
 
 
 class JourneyRow(Base):
+    """One journey instance; the funnel is computed from these columns."""
+
     __tablename__ = "journeys"
 
     customer_id: Mapped[str] = mapped_column(Text, primary_key=True)
     product_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    instance: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     stage: Mapped[str | None] = mapped_column(Text)
+    stage_rank: Mapped[int | None] = mapped_column(SmallInteger)
+    # JSON lists by stage rank: when the journey entered each stage (ISO 8601), and the
+    # seconds since the stage it was in before (null where it did not).
+    stage_entered: Mapped[list[str | None]] = mapped_column(JSONB)
+    stage_seconds: Mapped[list[float | None]] = mapped_column(JSONB)
     started_at: Mapped[datetime | None]
     converted_at: Mapped[datetime | None]
     last_event_at: Mapped[datetime | None]
+    abandoned_at: Mapped[datetime | None]
+    first_channel: Mapped[str | None] = mapped_column(Text)
+    last_type: Mapped[str | None] = mapped_column(Text)
+    last_channel: Mapped[str | None] = mapped_column(Text)
     state: Mapped[dict[str, Any]]
     # Bumped on every change; the API derives ETags from it.
     version: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (Index("ix_journeys_product_started", "product_id", "started_at"),)
+
+
+class JourneyTimeoutRow(Base):
+    """When the latest journey of a customer and product is abandoned if nothing comes."""
+
+    __tablename__ = "journey_timeouts"
+
+    customer_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    product_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    instance: Mapped[int] = mapped_column(Integer)
+    partition: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_journey_timeouts_partition_due", "partition", "due_at"),)
+
+
+class TouchStatsRow(Base):
+    """Per product, journey start day, touchpoint type and channel: summed contributions."""
+
+    __tablename__ = "touch_stats"
+
+    product_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    cohort_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    type: Mapped[str] = mapped_column(Text, primary_key=True)
+    channel: Mapped[str] = mapped_column(Text, primary_key=True)
+    journeys: Mapped[int] = mapped_column(BigInteger)
+    touches: Mapped[int] = mapped_column(BigInteger)
+    converted_after: Mapped[int] = mapped_column(BigInteger)
+    bounced: Mapped[int] = mapped_column(BigInteger)
+    sentiment_micros: Mapped[int] = mapped_column(BigInteger)
+    sentiment_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class HotspotStatsRow(Base):
+    """Per day of occurrence, product, touchpoint type and channel: experience figures."""
+
+    __tablename__ = "hotspot_stats"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[str] = mapped_column(Text, primary_key=True)  # "" for none
+    type: Mapped[str] = mapped_column(Text, primary_key=True)
+    channel: Mapped[str] = mapped_column(Text, primary_key=True)
+    touches: Mapped[int] = mapped_column(BigInteger)
+    sentiment_micros: Mapped[int] = mapped_column(BigInteger)
+    sentiment_count: Mapped[int] = mapped_column(BigInteger)
+    negative: Mapped[int] = mapped_column(BigInteger)
+    promoters: Mapped[int] = mapped_column(BigInteger)
+    passives: Mapped[int] = mapped_column(BigInteger)
+    detractors: Mapped[int] = mapped_column(BigInteger)
+    csat_total: Mapped[int] = mapped_column(BigInteger)
+    csat_count: Mapped[int] = mapped_column(BigInteger)
+    alerts: Mapped[int] = mapped_column(BigInteger)
+
+
+class DataVersionRow(Base):
+    """Change counters the API turns into ETags: one per product, one for hotspots."""
+
+    __tablename__ = "data_versions"
+
+    scope: Mapped[str] = mapped_column(Text, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class ExperienceRow(Base):

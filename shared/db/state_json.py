@@ -33,6 +33,7 @@ def journey_to_json(state: JourneyState) -> Json:
     return {
         "customer_id": state.customer_id,
         "product_id": state.product_id,
+        "instance": state.instance,
         "stage": state.stage,
         "started_at": _time(state.started_at),
         "stage_entered_at": _time(state.stage_entered_at),
@@ -47,7 +48,15 @@ def journey_to_json(state: JourneyState) -> Json:
         "completed_stage_seconds": state.completed_stage_seconds,
         "revisits": state.revisits,
         "steps": [
-            [s.event_id, s.type, s.channel, s.occurred_at.isoformat(), s.stage, s.revisit]
+            [
+                s.event_id,
+                s.type,
+                s.channel,
+                s.occurred_at.isoformat(),
+                s.stage,
+                s.revisit,
+                s.sentiment,
+            ]
             for s in state.steps
         ],
         "revenue": str(state.revenue),
@@ -59,6 +68,8 @@ def journey_from_json(doc: Json) -> JourneyState:
     return JourneyState(
         customer_id=doc["customer_id"],
         product_id=doc["product_id"],
+        # Documents written before journey instances existed describe the first one.
+        instance=doc.get("instance", 0),
         stage=doc["stage"],
         started_at=_parse_time(doc["started_at"]),
         stage_entered_at=_parse_time(doc["stage_entered_at"]),
@@ -72,8 +83,17 @@ def journey_from_json(doc: Json) -> JourneyState:
         completed_stage_seconds=dict(doc["completed_stage_seconds"]),
         revisits=doc["revisits"],
         steps=[
-            JourneyStep(event_id, event_type, channel, _required_time(at), stage, revisit)
-            for event_id, event_type, channel, at, stage, revisit in doc["steps"]
+            JourneyStep(
+                step[0],
+                step[1],
+                step[2],
+                _required_time(step[3]),
+                step[4],
+                step[5],
+                # Steps written before sentiment was kept have six fields.
+                step[6] if len(step) > 6 else None,
+            )
+            for step in doc["steps"]
         ],
         revenue=Decimal(doc["revenue"]),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -38,12 +38,15 @@ class JourneyStep:
     # The journey's stage once this touchpoint is applied (None before the journey starts).
     stage: str | None
     revisit: bool = False
+    sentiment: float | None = None
 
 
 @dataclass(slots=True)
 class JourneyState:
     customer_id: str
     product_id: str
+    # Journeys of one customer and product are numbered from 0 (see `instances`).
+    instance: int = 0
     stage: str | None = None
     started_at: datetime | None = None
     stage_entered_at: datetime | None = None
@@ -104,6 +107,7 @@ def apply(state: JourneyState, touchpoint: Touchpoint, catalogue: StageCatalogue
             occurred_at=at,
             stage=state.stage,
             revisit=revisit,
+            sentiment=touchpoint.sentiment,
         )
     )
     state.last_event_at = at
@@ -127,15 +131,16 @@ def build(
     product_id: str,
     touchpoints: Iterable[Touchpoint],
     catalogue: StageCatalogue,
+    instance: int = 0,
 ) -> JourneyState:
     """The journey of a set of touchpoints; duplicates (same event id) count once."""
-    state = JourneyState(customer_id=customer_id, product_id=product_id)
-    for touchpoint in _distinct_in_order(touchpoints):
+    state = JourneyState(customer_id=customer_id, product_id=product_id, instance=instance)
+    for touchpoint in distinct_in_order(touchpoints):
         apply(state, touchpoint, catalogue)
     return state
 
 
-def _distinct_in_order(touchpoints: Iterable[Touchpoint]) -> list[Touchpoint]:
+def distinct_in_order(touchpoints: Iterable[Touchpoint]) -> list[Touchpoint]:
     by_id = {touchpoint.event_id: touchpoint for touchpoint in touchpoints}
     return sorted(by_id.values(), key=lambda touchpoint: touchpoint.sort_key)
 
@@ -162,10 +167,8 @@ class JourneyStatus(StrEnum):
     ABANDONED = "abandoned"
 
 
-def status(state: JourneyState, now: datetime, inactivity_window: timedelta) -> JourneyStatus:
-    """Converted once purchased; abandoned when idle for the window before converting."""
+def status(state: JourneyState, *, abandoned: bool) -> JourneyStatus:
+    """Converted once purchased; abandoned when it went quiet for the inactivity window."""
     if state.converted:
         return JourneyStatus.CONVERTED
-    if state.last_event_at is not None and now - state.last_event_at >= inactivity_window:
-        return JourneyStatus.ABANDONED
-    return JourneyStatus.OPEN
+    return JourneyStatus.ABANDONED if abandoned else JourneyStatus.OPEN

@@ -22,6 +22,7 @@ from shared.domain.friction.config import RULES
 from shared.schemas.alert_event import AlertView, alert_view
 from shared.web.auth import Principal, require_scope
 from shared.web.cursor import decode_cursor, encode_cursor
+from shared.web.timerange import check_range
 
 AlertId = Annotated[int, Path(ge=1)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No alert with this id"}}
@@ -56,8 +57,7 @@ def alerts_router(ctx: ApiContext) -> APIRouter:
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
                 f"unknown rule(s) {sorted(unknown)}; known: {list(RULES)}",
             )
-        _require_aware(since, "from")
-        _require_aware(until, "to")
+        check_range(since, until)
         after = None
         if cursor is not None:
             last_seen, alert_id = decode_cursor(cursor, 2)
@@ -172,11 +172,3 @@ def alerts_router(ctx: ApiContext) -> APIRouter:
 
 def _not_found(alert_id: int) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"no alert with id {alert_id}")
-
-
-def _require_aware(value: datetime | None, name: str) -> None:
-    if value is not None and value.tzinfo is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"'{name}' needs a timezone, e.g. 2026-11-23T10:00:00Z",
-        )

@@ -1,12 +1,21 @@
-"""Per-customer maps: the experience map and the journey maps."""
+"""Per-customer maps: the experience map, the journey maps, the touchpoint timeline.
 
+Each answer carries a strong ETag derived from the customer's stored versions, so a
+dashboard polling with If-None-Match gets 304 without the maps being read.
+"""
+
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
 from services.api import models, presenters, queries
 from services.api.context import ApiContext
+from shared.db.engine import driver_connection
 from shared.web.auth import Principal, require_scope
+from shared.web.cursor import decode_cursor, encode_cursor
+from shared.web.etag import etag_for, not_modified, tagged
+from shared.web.timerange import check_range
 
 CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
 ProductId = Annotated[str, Path(min_length=1, max_length=200)]
@@ -19,21 +28,23 @@ def unknown_customer(customer_id: str) -> HTTPException:
 
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No touchpoint has been seen for this customer (or product)"}
+    304: {"description": "Not modified since the ETag sent in If-None-Match"},
+    404: {"description": "No touchpoint has been seen for this customer (or product)"},
 }
 
 
 def customers_router(ctx: ApiContext) -> APIRouter:
     router = APIRouter(prefix="/v1/customers", tags=["customers"])
     reader = Annotated[Principal, Depends(require_scope(ctx.keys, "read"))]
-    window = ctx.settings.inactivity_window
 
-    async def summaries(customer_id: str) -> list[models.JourneySummary]:
-        now = ctx.clock.now()
-        return [
-            presenters.journey_summary(state, now, window)
-            for state in await queries.journeys(ctx.engine, customer_id)
-        ]
+    async def versioned(request: Request, customer_id: str) -> tuple[str, Response | None]:
+        """The answer's ETag, and a 304 if the client has it (404 for unknown customers)."""
+        async with ctx.engine.connect() as sa_conn:
+            version = await queries.fingerprint(await driver_connection(sa_conn), customer_id)
+        if version is None:
+            raise unknown_customer(customer_id)
+        etag = etag_for(request, version)
+        return etag, not_modified(request, etag)
 
     @router.get(
         "/{customer_id}/experience",
@@ -41,41 +52,123 @@ def customers_router(ctx: ApiContext) -> APIRouter:
         summary="The customer's experience map across all products and channels",
         responses=NOT_FOUND,
     )
-    async def get_experience(customer_id: CustomerId, _: reader) -> models.ExperienceMap:
-        state = await queries.experience(ctx.engine, customer_id)
+    async def get_experience(request: Request, customer_id: CustomerId, _: reader) -> Response:
+        etag, unchanged = await versioned(request, customer_id)
+        if unchanged:
+            return unchanged
+        async with ctx.engine.connect() as sa_conn:
+            conn = await driver_connection(sa_conn)
+            state = await queries.experience(conn, customer_id)
+            journeys = await queries.journeys(conn, customer_id)
         if state is None:
             raise unknown_customer(customer_id)
-        return presenters.experience_map(state, await summaries(customer_id))
+        summaries = [presenters.journey_summary(j.state, abandoned=j.abandoned) for j in journeys]
+        body = presenters.experience_map(state, summaries)
+        return tagged(body.model_dump(mode="json"), etag)
 
     @router.get(
         "/{customer_id}/journeys",
         response_model=models.JourneyList,
-        summary="One journey per product the customer has engaged with",
+        summary="The customer's journeys: one per product and instance, with its outcome",
         responses=NOT_FOUND,
     )
-    async def list_journeys(customer_id: CustomerId, _: reader) -> models.JourneyList:
-        found = await summaries(customer_id)
-        if not found and await queries.experience(ctx.engine, customer_id) is None:
-            raise unknown_customer(customer_id)
-        return models.JourneyList(customer_id=customer_id, journeys=found)
+    async def list_journeys(
+        request: Request,
+        customer_id: CustomerId,
+        _: reader,
+        cursor: Annotated[str | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> Response:
+        etag, unchanged = await versioned(request, customer_id)
+        if unchanged:
+            return unchanged
+        after = None
+        if cursor is not None:
+            product, instance = decode_cursor(cursor, 2)
+            after = (str(product), int(instance))
+        async with ctx.engine.connect() as sa_conn:
+            found = await queries.journeys(
+                await driver_connection(sa_conn), customer_id, after=after, limit=limit + 1
+            )
+        page = found[:limit]
+        body = models.JourneyList(
+            customer_id=customer_id,
+            journeys=[presenters.journey_summary(j.state, abandoned=j.abandoned) for j in page],
+            next_cursor=encode_cursor(page[-1].state.product_id, page[-1].state.instance)
+            if len(found) > limit
+            else None,
+        )
+        return tagged(body.model_dump(mode="json"), etag)
 
     @router.get(
         "/{customer_id}/journeys/{product_id}",
         response_model=models.JourneyMap,
-        summary="The customer's journey map for one product",
+        summary="The customer's journey map for one product (the latest instance by default)",
         responses=NOT_FOUND,
     )
     async def get_journey(
-        customer_id: CustomerId, product_id: ProductId, _: reader
-    ) -> models.JourneyMap:
-        state = await queries.journey(ctx.engine, customer_id, product_id)
-        if state is None:
-            if await queries.experience(ctx.engine, customer_id) is None:
-                raise unknown_customer(customer_id)
+        request: Request,
+        customer_id: CustomerId,
+        product_id: ProductId,
+        _: reader,
+        instance: Annotated[int | None, Query(ge=0, description="Which journey")] = None,
+    ) -> Response:
+        etag, unchanged = await versioned(request, customer_id)
+        if unchanged:
+            return unchanged
+        async with ctx.engine.connect() as sa_conn:
+            found = await queries.journey(
+                await driver_connection(sa_conn), customer_id, product_id, instance
+            )
+        if found is None:
+            which = "" if instance is None else f" instance {instance}"
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND,
-                f"customer {customer_id!r} has no journey for product {product_id!r}",
+                f"customer {customer_id!r} has no journey{which} for product {product_id!r}",
             )
-        return presenters.journey_map(state, ctx.clock.now(), window)
+        body = presenters.journey_map(found.state, abandoned=found.abandoned)
+        return tagged(body.model_dump(mode="json"), etag)
+
+    @router.get(
+        "/{customer_id}/touchpoints",
+        response_model=models.Timeline,
+        summary="The customer's touchpoints, newest first (the experience timeline)",
+        responses=NOT_FOUND,
+    )
+    async def get_timeline(
+        request: Request,
+        customer_id: CustomerId,
+        _: reader,
+        since: Annotated[datetime | None, Query(alias="from")] = None,
+        until: Annotated[datetime | None, Query(alias="to")] = None,
+        cursor: Annotated[str | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> Response:
+        check_range(since, until)
+        etag, unchanged = await versioned(request, customer_id)
+        if unchanged:
+            return unchanged
+        before = None
+        if cursor is not None:
+            at, event_id = decode_cursor(cursor, 2)
+            before = (datetime.fromisoformat(at), str(event_id))
+        async with ctx.engine.connect() as sa_conn:
+            found = await queries.timeline(
+                await driver_connection(sa_conn),
+                customer_id,
+                since=since,
+                until=until,
+                before=before,
+                limit=limit + 1,
+            )
+        page = found[:limit]
+        body = models.Timeline(
+            customer_id=customer_id,
+            touchpoints=[presenters.timeline_entry(t) for t in page],
+            next_cursor=encode_cursor(page[-1].occurred_at.isoformat(), page[-1].event_id)
+            if len(found) > limit
+            else None,
+        )
+        return tagged(body.model_dump(mode="json"), etag)
 
     return router

@@ -19,9 +19,8 @@ from services.ingest.flow import IngestFlow
 from services.ingest.responses import segment_error, segment_result
 from services.ingest.routes.events import COMMON_ERRORS
 from services.ingest.segment.auth import write_key
-from services.ingest.segment.mapping import event_map, to_log_event
+from services.ingest.segment.mapping import event_map, known_types, to_log_event
 from services.ingest.segment.messages import SegmentBatch, SegmentMessage
-from shared.domain.stages import DEFAULT_CATALOGUE
 from shared.schemas.log_event import LogEvent
 from shared.web.auth import Principal
 
@@ -35,9 +34,6 @@ SHORT_PATHS = {
     "g": "group",
     "a": "alias",
 }
-KNOWN_TYPES = frozenset(DEFAULT_CATALOGUE.event_types()) | frozenset(
-    ["survey_response", *DEFAULT_CATALOGUE.error_types]
-)
 DOCUMENTED_BODIES = (SegmentMessage, SegmentBatch)
 
 CHALLENGE = 'Basic realm="journeymap"'
@@ -67,6 +63,7 @@ def segment_router(ctx: IngestContext) -> APIRouter:
     router = APIRouter(tags=["segment"])
     flow = IngestFlow(ctx)
     names = event_map(ctx.settings.segment_event_map)
+    types = known_types(ctx.settings.stage_model.catalogue())
 
     def converter(
         principal: Principal, context: dict[str, Any], sent_at: datetime | None, call: str | None
@@ -83,7 +80,7 @@ def segment_router(ctx: IngestContext) -> APIRouter:
                 received_at=received_at,
                 source=principal.key_name,
                 names=names,
-                known_types=KNOWN_TYPES,
+                known_types=types,
                 max_future_skew=ctx.settings.max_future_skew,
             )
 

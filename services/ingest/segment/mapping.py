@@ -17,6 +17,7 @@ from typing import Any
 
 from services.ingest.normalise import EventRejected, checked_time
 from services.ingest.segment.messages import SegmentMessage
+from shared.domain.stages import StageCatalogue
 from shared.schemas.log_event import LogEvent
 
 
@@ -53,6 +54,11 @@ def event_map(overrides: Mapping[str, str]) -> dict[str, Mapped]:
     names = dict(DEFAULT_EVENT_MAP)
     names.update({name: Mapped(event_type) for name, event_type in overrides.items()})
     return names
+
+
+def known_types(catalogue: StageCatalogue) -> frozenset[str]:
+    """Types a track call may name directly: the catalogue's, errors, survey answers."""
+    return frozenset(catalogue.event_types()) | catalogue.error_types | {"survey_response"}
 
 
 def slug(name: str) -> str:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from services.ingest.normalise import EventRejected
-from services.ingest.routes.segment import KNOWN_TYPES
-from services.ingest.segment.mapping import event_map, to_log_event
+from services.ingest.segment.mapping import event_map, known_types, to_log_event
 from services.ingest.segment.messages import SegmentMessage
+from shared.domain.stages import DEFAULT_CATALOGUE
 from shared.schemas.log_event import LogEvent
 
 RECEIVED = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -31,7 +31,7 @@ def convert(
         received_at=RECEIVED,
         source="site",
         names=event_map(overrides or {}),
-        known_types=KNOWN_TYPES,
+        known_types=known_types(DEFAULT_CATALOGUE),
         max_future_skew=timedelta(days=1),
     )
 

@@ -1,0 +1,242 @@
+"""The maps step of the aggregator's unit of work: journeys (with their instances),
+experiences, the per-product figures, and journey timeouts.
+
+Every journey whose state changes has its old contribution to the product figures
+subtracted and its new one added, in the same transaction, so the figures stay the
+exact sum over all journeys (see shared/domain/journey_stats.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from services.aggregator import stats_store, store, timeouts
+from services.aggregator.maps import InstanceKey, JourneyKey, fold, journey_keys
+from services.aggregator.stats_store import ProductTouchKey
+from services.aggregator.store import JourneyRow, StoredJourney
+from shared.domain import experience
+from shared.domain.experience import ExperienceState
+from shared.domain.instances import build_instances
+from shared.domain.journey import JourneyState
+from shared.domain.journey_stats import TouchFigures, TouchKey, funnel_facts, touch_figures
+from shared.domain.stages import StageCatalogue
+from shared.domain.touchpoint import Touchpoint
+
+
+@dataclass(slots=True)
+class _Changes:
+    """What the step will write, and what it read to know the figures' change."""
+
+    states: dict[InstanceKey, JourneyState] = field(default_factory=dict)
+    over: set[InstanceKey] = field(default_factory=set)  # a later instance followed it
+    deleted: set[InstanceKey] = field(default_factory=set)
+    read: dict[InstanceKey, StoredJourney] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MapsOutcome:
+    rebuilt_journeys: int
+    products: set[str]
+
+
+class MapsStep:
+    def __init__(self, catalogue: StageCatalogue, window: timedelta) -> None:
+        self._catalogue = catalogue
+        self._window = window
+
+    async def on_batch(
+        self,
+        conn: asyncpg.Connection,
+        new: list[Touchpoint],
+        *,
+        rebuild: set[str],
+        retired: set[str],
+        partition_of: Mapping[str, int],
+    ) -> MapsOutcome:
+        """Fold new touchpoints into the maps; rebuild late journeys, and every journey of
+        customers who absorbed an anonymous history (`retired` ids are merged away)."""
+        folding = [t for t in new if t.customer_id not in rebuild]
+        latest = await store.load_latest_journeys(conn, journey_keys(folding))
+        experiences, experience_read = await store.load_experiences(
+            conn, {t.customer_id for t in folding}
+        )
+        changes = _Changes(read={_key(s.state): s for s in latest.values()})
+        # The figures need the journeys as read, before folding changes them in place.
+        before = {key: self._figures(s.state, s.abandoned_at) for key, s in changes.read.items()}
+        update = fold(
+            folding,
+            {key: s.state for key, s in latest.items()},
+            experiences,
+            self._catalogue,
+            self._window,
+        )
+        changes.states.update(update.journeys)
+        changes.over |= update.followed
+        rebuilt_keys = set(update.journeys_to_rebuild)
+        if rebuilt_keys or rebuild or retired:
+            old = await store.load_all_journeys(
+                conn, keys=rebuilt_keys, customers=rebuild | retired
+            )
+            for key, stored in old.items():
+                changes.read.setdefault(key, stored)
+                before.setdefault(key, self._figures(stored.state, stored.abandoned_at))
+            histories = await store.journey_touchpoints(conn, rebuilt_keys)
+            histories.update(await self._journey_histories(conn, rebuild))
+            for (customer, product), touchpoints in histories.items():
+                instances = build_instances(
+                    customer, product, touchpoints, self._catalogue, self._window
+                )
+                for state in instances:
+                    changes.states[_key(state)] = state
+                changes.over |= {_key(state) for state in instances[:-1]}
+            changes.deleted = {key for key in old if key not in changes.states}
+            experiences_read = await self._rebuild_experiences(conn, rebuild, update.experiences)
+            experience_read.update(experiences_read)
+
+        rows = [self._row(state, key in changes.over) for key, state in changes.states.items()]
+        after = {_key(row.state): self._figures(row.state, row.abandoned_at) for row in rows}
+        touched = changes.states.keys() | changes.deleted
+        figures = _delta(
+            [(key[1], before[key]) for key in touched if key in before],
+            [(key[1], contribution) for key, contribution in after.items()],
+        )
+        await store.delete_journeys(conn, changes.deleted)
+        await store.save_journeys(
+            conn, rows, {key: stored.version for key, stored in changes.read.items()}
+        )
+        await store.save_experiences(conn, list(update.experiences.values()), experience_read)
+        await stats_store.add_touch_figures(conn, figures)
+        await self._rearm(conn, rows, changes.deleted, partition_of)
+        return MapsOutcome(
+            rebuilt_journeys=len(rebuilt_keys),
+            products={key[1] for key in changes.states.keys() | changes.deleted},
+        )
+
+    async def expire(
+        self, conn: asyncpg.Connection, watermarks: Mapping[int, datetime]
+    ) -> set[str]:
+        """Abandon the latest journeys whose timeout the partition's watermark passed."""
+        due = await timeouts.take_due(conn, watermarks)
+        if not due:
+            return set()
+        stored = await store.load_journey_instances(
+            conn, [(t.customer_id, t.product_id, t.instance) for t in due]
+        )
+        rows: list[JourneyRow] = []
+        read: dict[InstanceKey, int] = {}
+        before: list[tuple[str, dict[TouchKey, TouchFigures]]] = []
+        for timeout in due:
+            key = (timeout.customer_id, timeout.product_id, timeout.instance)
+            journey = stored.get(key)
+            if journey is None or not self._still_due(journey, timeout.due_at):
+                continue
+            read[key] = journey.version
+            before.append((timeout.product_id, self._figures(journey.state, None)))
+            rows.append(
+                JourneyRow(
+                    journey.state, timeout.due_at, funnel_facts(journey.state, self._catalogue)
+                )
+            )
+        after = [(row.state.product_id, self._figures(row.state, row.abandoned_at)) for row in rows]
+        await store.save_journeys(conn, rows, read)
+        await stats_store.add_touch_figures(conn, _delta(before, after))
+        return {row.state.product_id for row in rows}
+
+    def _still_due(self, journey: StoredJourney, due_at: datetime) -> bool:
+        state = journey.state
+        return (
+            journey.abandoned_at is None
+            and not state.converted
+            and state.last_event_at is not None
+            and state.last_event_at + self._window == due_at
+        )
+
+    def _row(self, state: JourneyState, over: bool) -> JourneyRow:
+        abandoned_at = None
+        if over and not state.converted and state.last_event_at is not None:
+            abandoned_at = state.last_event_at + self._window
+        return JourneyRow(state, abandoned_at, funnel_facts(state, self._catalogue))
+
+    def _figures(
+        self, state: JourneyState, abandoned_at: datetime | None
+    ) -> dict[TouchKey, TouchFigures]:
+        return touch_figures(state, abandoned=abandoned_at is not None)
+
+    async def _journey_histories(
+        self, conn: asyncpg.Connection, customers: set[str]
+    ) -> dict[JourneyKey, list[Touchpoint]]:
+        by_journey: dict[JourneyKey, list[Touchpoint]] = {}
+        for customer, touchpoints in (await store.customer_touchpoints(conn, customers)).items():
+            for touchpoint in touchpoints:
+                if touchpoint.product_id is not None:
+                    by_journey.setdefault((customer, touchpoint.product_id), []).append(touchpoint)
+        return by_journey
+
+    async def _rebuild_experiences(
+        self,
+        conn: asyncpg.Connection,
+        customers: set[str],
+        into: dict[str, ExperienceState],
+    ) -> dict[str, int]:
+        if not customers:
+            return {}
+        histories = await store.customer_touchpoints(conn, customers)
+        for customer, touchpoints in histories.items():
+            into[customer] = experience.build(customer, touchpoints, self._catalogue)
+        _, read = await store.load_experiences(conn, customers)
+        return read
+
+    async def _rearm(
+        self,
+        conn: asyncpg.Connection,
+        rows: Iterable[JourneyRow],
+        deleted: Iterable[InstanceKey],
+        partition_of: Mapping[str, int],
+    ) -> None:
+        """Each journey's latest instance gets a timeout unless it converted."""
+        latest: dict[JourneyKey, JourneyState] = {}
+        for row in rows:
+            key = (row.state.customer_id, row.state.product_id)
+            if key not in latest or row.state.instance > latest[key].instance:
+                latest[key] = row.state
+        gone = {(c, p) for c, p, _ in deleted} - latest.keys()
+        arm = [
+            timeouts.Timeout(
+                state.customer_id,
+                state.product_id,
+                state.instance,
+                partition_of.get(state.customer_id, 0),
+                state.last_event_at + self._window,
+            )
+            for state in latest.values()
+            if not state.converted and state.last_event_at is not None
+        ]
+        await timeouts.disarm(
+            conn, gone | {key for key, state in latest.items() if state.converted}
+        )
+        await timeouts.arm(conn, arm)
+
+
+def _key(state: JourneyState) -> InstanceKey:
+    return (state.customer_id, state.product_id, state.instance)
+
+
+def _delta(
+    before: Iterable[tuple[str, dict[TouchKey, TouchFigures]]],
+    after: Iterable[tuple[str, dict[TouchKey, TouchFigures]]],
+) -> dict[ProductTouchKey, TouchFigures]:
+    """What to add to the stored figures when journeys went from `before` to `after`
+    (each contribution given with its product)."""
+    change: dict[ProductTouchKey, TouchFigures] = {}
+    for sign, contributions in ((-1, before), (1, after)):
+        for product, contribution in contributions:
+            for (day, event_type, channel), figures in contribution.items():
+                target = (product, day, event_type, channel)
+                change[target] = change.get(target, TouchFigures()) + (
+                    figures if sign > 0 else -figures
+                )
+    return {key: figures for key, figures in change.items() if not figures.empty}

@@ -1,0 +1,79 @@
+"""Journey timeouts: the latest journey of a customer and product is abandoned when its
+partition's event time passes its last touchpoint by the inactivity window.
+
+A timeout row is written with the journey that armed it; the watermark (or, when the
+partition is idle, the wall clock) fires it. Firing marks the journey abandoned, which
+changes the figures it contributes (it is now a drop-off, and its last touchpoint a
+bounce).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    customer_id: str
+    product_id: str
+    instance: int
+    partition: int
+    due_at: datetime
+
+
+async def arm(conn: asyncpg.Connection, timeouts: Iterable[Timeout]) -> None:
+    rows = list(timeouts)
+    if rows:
+        await conn.execute(
+            "INSERT INTO journey_timeouts (customer_id, product_id, instance, partition, "
+            "due_at) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], "
+            "$5::timestamptz[]) ON CONFLICT (customer_id, product_id) DO UPDATE SET "
+            "instance = EXCLUDED.instance, partition = EXCLUDED.partition, "
+            "due_at = EXCLUDED.due_at",
+            [t.customer_id for t in rows],
+            [t.product_id for t in rows],
+            [t.instance for t in rows],
+            [t.partition for t in rows],
+            [t.due_at for t in rows],
+        )
+
+
+async def disarm(conn: asyncpg.Connection, keys: Iterable[tuple[str, str]]) -> None:
+    wanted = list(keys)
+    if wanted:
+        await conn.execute(
+            "DELETE FROM journey_timeouts WHERE (customer_id, product_id) IN "
+            "(SELECT * FROM unnest($1::text[], $2::text[]))",
+            [k[0] for k in wanted],
+            [k[1] for k in wanted],
+        )
+
+
+async def take_due(conn: asyncpg.Connection, watermarks: Mapping[int, datetime]) -> list[Timeout]:
+    """Remove and return the timeouts of these partitions that their watermark passed."""
+    if not watermarks:
+        return []
+    rows = await conn.fetch(
+        "DELETE FROM journey_timeouts t USING unnest($1::int[], $2::timestamptz[]) "
+        "AS w(partition, watermark) WHERE t.partition = w.partition "
+        "AND t.due_at <= w.watermark "
+        "RETURNING t.customer_id, t.product_id, t.instance, t.partition, t.due_at",
+        list(watermarks),
+        list(watermarks.values()),
+    )
+    return [
+        Timeout(r["customer_id"], r["product_id"], r["instance"], r["partition"], r["due_at"])
+        for r in rows
+    ]
+
+
+async def next_due(conn: asyncpg.Connection, partitions: Iterable[int]) -> datetime | None:
+    due: datetime | None = await conn.fetchval(
+        "SELECT min(due_at) FROM journey_timeouts WHERE partition = ANY($1::int[])",
+        list(partitions),
+    )
+    return due
