@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.aggregator.runner import FatalHandler
 from services.keys import LocalKeys
-from shared.config import Settings
+from shared.config import CONFIG_FILE_VARIABLE, ConfigError, Settings, load_settings
 from shared.logs import configure_logging
 
 logger = logging.getLogger(__name__)
@@ -31,9 +33,16 @@ data_dir_option = click.option(
 
 
 def _settings(**overrides: Any) -> Settings:
-    """Environment settings, with the command-line options that were given on top."""
+    """File and environment settings, with the command-line options given on top.
+
+    A bad configuration stops the command with every offending key and the reason.
+    """
     given = {name: value for name, value in overrides.items() if value is not None}
-    return Settings().model_copy(update=given) if given else Settings()
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    return settings.model_copy(update=given) if given else settings
 
 
 def _with_database(settings: Settings) -> Settings:
@@ -87,9 +96,18 @@ def _serve(build: Callable[[FatalHandler], FastAPI], settings: Settings) -> None
 
 @click.group()
 @click.option("--log-level", default="INFO", show_default=True, help="Logging level.")
-def main(log_level: str) -> None:
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    envvar=CONFIG_FILE_VARIABLE,
+    help=f"TOML configuration file [${CONFIG_FILE_VARIABLE}]",
+)
+def main(log_level: str, config: Path | None) -> None:
     """journeymap: live customer journey maps, experience maps and friction alerts."""
     configure_logging(log_level.upper())
+    if config is not None:
+        # Settings are read from the environment in each command (and its children).
+        os.environ[CONFIG_FILE_VARIABLE] = str(config)
 
 
 @main.command()
@@ -98,6 +116,34 @@ def migrate(data_dir: Path | None) -> None:
     """Apply the database schema migrations."""
     _prepared(data_dir=data_dir)
     click.echo("database schema is up to date")
+
+
+@main.command("rebuild-maps")
+@data_dir_option
+def rebuild_maps_command(data_dir: Path | None) -> None:
+    """Recompute every map and figure from the stored touchpoints (aggregators stopped).
+
+    Needed after upgrading to journey instances, or after changing the stage model
+    or the inactivity window.
+    """
+    from services.aggregator.rebuild import rebuild_maps
+
+    settings = _prepared(data_dir=data_dir)
+    report = _with_engine(
+        settings,
+        lambda engine: rebuild_maps(
+            engine,
+            settings.stage_model.catalogue(),
+            window=settings.inactivity_window,
+            negative_sentiment_max=settings.rules.negative_sentiment_max,
+            group_id=settings.consumer_group,
+            event_time_floor=datetime.now(UTC) - settings.rules.allowed_lateness,
+        ),
+    )
+    click.echo(
+        f"rebuilt {report.journeys} journeys of {report.customers} customers "
+        f"from {report.touchpoints} touchpoints"
+    )
 
 
 @main.command()

@@ -10,11 +10,12 @@ and passed down; nothing reads the environment at import time.
 from __future__ import annotations
 
 import os
+import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -201,3 +202,25 @@ def to_asyncpg_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix) :]
     raise ValueError(f"not a PostgreSQL URL: {url!r}")
+
+
+class ConfigError(ValueError):
+    """The configuration file or environment is refused; the message names each key."""
+
+
+def load_settings() -> Settings:
+    """Settings from the configuration file and the environment, checked."""
+    config_file = os.environ.get(CONFIG_FILE_VARIABLE)
+    if config_file and not Path(config_file).is_file():
+        raise ConfigError(f"configuration file {config_file} does not exist")
+    try:
+        return Settings()
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"configuration file {config_file} is not valid TOML: {error}") from error
+    except ValidationError as error:
+        where = f" in {config_file} or the environment" if config_file else ""
+        problems = [
+            f"  {'.'.join(str(part) for part in e['loc']) or '(top level)'}: {e['msg']}"
+            for e in error.errors()
+        ]
+        raise ConfigError("\n".join([f"bad configuration{where}:", *problems])) from error

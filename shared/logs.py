@@ -22,3 +22,5 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     # pgserver narrates every command it runs; its warnings are what matters.
     logging.getLogger("pgserver").setLevel(max(logging.WARNING, root.level))
+    # alembic announces each of its plugins at start-up.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, root.level))

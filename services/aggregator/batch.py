@@ -15,6 +15,7 @@ from services.aggregator.dead_letters import DeadLetterSink
 from services.aggregator.decode import Decoded
 from services.aggregator.friction_step import FrictionStep, Triggered
 from services.aggregator.maps_step import MapsStep
+from shared.db.data_versions import HOTSPOTS_SCOPE, product_scope
 from shared.db.engine import driver_connection
 from shared.db.offsets import advance_offsets, stored_watermarks
 from shared.domain.experience_stats import (
@@ -115,11 +116,7 @@ class BatchProcessor:
                 products |= await self._maps.expire(conn, watermarks)
             # 6. add to the hotspots, and mark what changed for the API's ETags;
             await self._count_hotspots(conn, new, triggered)
-            await stats_store.bump_versions(
-                conn,
-                [stats_store.product_scope(p) for p in products]
-                + ([stats_store.HOTSPOTS_SCOPE] if new or triggered else []),
-            )
+            await _mark_changed(conn, products, hotspots=bool(new or triggered))
             # 7. keep the poison records;
             await self._dead_letters.send(conn, decoded.poison)
             # 8. advance the stored offsets (only from where this reader started), with
@@ -170,11 +167,7 @@ class BatchProcessor:
             outcome = await self._friction.on_tick(conn, effective, now)
             products = await self._maps.expire(conn, effective)
             await self._count_hotspots(conn, [], outcome.triggered)
-            await stats_store.bump_versions(
-                conn,
-                [stats_store.product_scope(p) for p in products]
-                + ([stats_store.HOTSPOTS_SCOPE] if outcome.triggered else []),
-            )
+            await _mark_changed(conn, products, hotspots=bool(outcome.triggered))
         return outcome.triggered
 
     async def _count_hotspots(
@@ -198,3 +191,11 @@ class BatchProcessor:
             if where is not None:
                 figures[where] = figures.get(where, HotspotFigures()) + ALERT
         await stats_store.add_hotspot_figures(conn, figures)
+
+
+async def _mark_changed(
+    conn: asyncpg.Connection, products: Iterable[str], *, hotspots: bool
+) -> None:
+    await stats_store.bump_versions(
+        conn, [product_scope(p) for p in products] + ([HOTSPOTS_SCOPE] if hotspots else [])
+    )

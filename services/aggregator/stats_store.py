@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from datetime import date
+from typing import Any
 
 import asyncpg
 
@@ -13,47 +14,47 @@ from shared.domain.journey_stats import TouchFigures
 
 ProductTouchKey = tuple[str, date, str, str]  # product, cohort day, type, channel
 
-HOTSPOTS_SCOPE = "hotspots"
 
-
-def product_scope(product_id: str) -> str:
-    return f"product:{product_id}"
+async def _add_sums(
+    conn: asyncpg.Connection,
+    table: str,
+    key_columns: list[tuple[str, str]],
+    changes: Mapping[Any, Any],
+) -> None:
+    """Add dataclass figures to a counters table, by key (one statement for all keys)."""
+    if not changes:
+        return
+    keys = sorted(changes)
+    names = [f.name for f in fields(next(iter(changes.values())))]
+    key_names = ", ".join(name for name, _ in key_columns)
+    arrays = [f"{sql_type}[]" for _, sql_type in key_columns] + ["bigint[]"] * len(names)
+    await conn.execute(
+        f"INSERT INTO {table} ({key_names}, {', '.join(names)}) SELECT * FROM unnest("
+        + ", ".join(f"${i + 1}::{array}" for i, array in enumerate(arrays))
+        + f") ON CONFLICT ({key_names}) DO UPDATE SET "
+        + ", ".join(f"{n} = {table}.{n} + EXCLUDED.{n}" for n in names),
+        *zip(*keys, strict=True),
+        *([getattr(changes[k], n) for k in keys] for n in names),
+    )
 
 
 async def add_touch_figures(
     conn: asyncpg.Connection, changes: Mapping[ProductTouchKey, TouchFigures]
 ) -> None:
-    if not changes:
-        return
-    keys = sorted(changes)
-    names = [f.name for f in fields(TouchFigures)]
-    await conn.execute(
-        f"INSERT INTO touch_stats (product_id, cohort_day, type, channel, {', '.join(names)}) "
-        "SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], "
-        + ", ".join(f"${i + 5}::bigint[]" for i in range(len(names)))
-        + ") ON CONFLICT (product_id, cohort_day, type, channel) DO UPDATE SET "
-        + ", ".join(f"{n} = touch_stats.{n} + EXCLUDED.{n}" for n in names),
-        *zip(*keys, strict=True),
-        *([getattr(changes[k], n) for k in keys] for n in names),
-    )
+    columns = [
+        ("product_id", "text"),
+        ("cohort_day", "date"),
+        ("type", "text"),
+        ("channel", "text"),
+    ]
+    await _add_sums(conn, "touch_stats", columns, changes)
 
 
 async def add_hotspot_figures(
     conn: asyncpg.Connection, changes: Mapping[HotspotKey, HotspotFigures]
 ) -> None:
-    if not changes:
-        return
-    keys = sorted(changes)
-    names = [f.name for f in fields(HotspotFigures)]
-    await conn.execute(
-        f"INSERT INTO hotspot_stats (day, product_id, type, channel, {', '.join(names)}) "
-        "SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], "
-        + ", ".join(f"${i + 5}::bigint[]" for i in range(len(names)))
-        + ") ON CONFLICT (day, product_id, type, channel) DO UPDATE SET "
-        + ", ".join(f"{n} = hotspot_stats.{n} + EXCLUDED.{n}" for n in names),
-        *zip(*keys, strict=True),
-        *([getattr(changes[k], n) for k in keys] for n in names),
-    )
+    columns = [("day", "date"), ("product_id", "text"), ("type", "text"), ("channel", "text")]
+    await _add_sums(conn, "hotspot_stats", columns, changes)
 
 
 async def bump_versions(conn: asyncpg.Connection, scopes: Iterable[str]) -> None:

@@ -26,7 +26,7 @@ from shared.db.state_json import (
 from shared.domain.experience import ExperienceState
 from shared.domain.experience_stats import HotspotKey
 from shared.domain.journey import JourneyState
-from shared.domain.journey_stats import FunnelFacts
+from shared.domain.journey_stats import FunnelFacts, utc_day
 from shared.domain.touchpoint import Touchpoint
 from shared.errors import JourneymapError
 
@@ -331,7 +331,7 @@ async def hotspot_keys(conn: asyncpg.Connection, event_ids: Iterable[str]) -> di
         ids,
     )
     return {
-        r["event_id"]: (r["occurred_at"].date(), r["product_id"] or "", r["type"], r["channel"])
+        r["event_id"]: (utc_day(r["occurred_at"]), r["product_id"] or "", r["type"], r["channel"])
         for r in rows
     }
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.api.context import ApiContext
 from services.api.routes.alerts import alerts_router
 from services.api.routes.customers import customers_router
+from services.api.routes.dashboards import dashboards_router
 from services.api.routes.rejections import rejections_router
 from services.keys import build_key_store
 from shared.clock import Clock, SystemClock
@@ -24,7 +25,12 @@ def api_component(
 ) -> Component:
     context = ApiContext(settings=settings, engine=engine, keys=keys, clock=clock)
     return Component(
-        routers=[customers_router(context), alerts_router(context), rejections_router(context)]
+        routers=[
+            customers_router(context),
+            dashboards_router(context),
+            alerts_router(context),
+            rejections_router(context),
+        ]
     )
 
 

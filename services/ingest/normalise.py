@@ -49,7 +49,8 @@ def checked_time(
             f"is {occurred_at - received_at} ahead of the server clock "
             f"(at most {max_future_skew} is accepted); check the client clock or sent_at",
         )
-    return occurred_at
+    # Stored and counted in UTC, whatever offset the client used.
+    return occurred_at.astimezone(UTC)
 
 
 def normalise(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 
 from shared.domain.experience import NpsCategory, nps_category
-from shared.domain.journey_stats import SENTIMENT_SCALE
+from shared.domain.journey_stats import SENTIMENT_SCALE, utc_day
 from shared.domain.touchpoint import Touchpoint
 
 # Day of occurrence, product ("" for none), type, channel.
@@ -39,7 +39,7 @@ class HotspotFigures:
 
 def hotspot_key(touchpoint: Touchpoint) -> HotspotKey:
     return (
-        touchpoint.occurred_at.date(),
+        utc_day(touchpoint.occurred_at),
         touchpoint.product_id or "",
         touchpoint.type,
         touchpoint.channel,

@@ -9,7 +9,7 @@ contributions over every journey.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from shared.domain.journey import JourneyState
 from shared.domain.stages import StageCatalogue
@@ -54,9 +54,14 @@ class TouchFigures:
         return self == TouchFigures()
 
 
+def utc_day(at: datetime) -> date:
+    """The day figures are counted under (clients may send any UTC offset)."""
+    return at.astimezone(UTC).date()
+
+
 def cohort_day(state: JourneyState) -> date | None:
     started = state.started_at or (state.steps[0].occurred_at if state.steps else None)
-    return None if started is None else started.date()
+    return None if started is None else utc_day(started)
 
 
 def touch_figures(state: JourneyState, *, abandoned: bool) -> dict[TouchKey, TouchFigures]:

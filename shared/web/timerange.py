@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from fastapi import HTTPException, status
 
@@ -16,3 +16,16 @@ def check_range(since: datetime | None, until: datetime | None) -> None:
             )
     if since is not None and until is not None and since >= until:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "'from' must be before 'to'")
+
+
+def day_bounds(since: datetime | None, until: datetime | None) -> tuple[date, date]:
+    """The whole UTC days covering [since, until), for figures kept per day.
+
+    Unbounded ends become the first and last representable days.
+    """
+    first = date.min if since is None else since.astimezone(UTC).date()
+    if until is None:
+        return first, date.max
+    end = until.astimezone(UTC)
+    last = end.date()
+    return first, last if end.timetz() == time(tzinfo=UTC) else last + timedelta(days=1)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import orjson
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.aggregator.bootstrap import build_aggregator, build_processor
-from services.aggregator.consumer import Aggregator
+from services.aggregator.bootstrap import build_processor
 from services.aggregator.dead_letters import TableDeadLetters
 from services.aggregator.decode import decode
 from services.aggregator.errors import PoisonFlood
@@ -22,48 +21,10 @@ from shared.config import Settings
 from shared.db.offsets import StaleConsumer
 from shared.log.interface import LogEntry
 from shared.log.postgres import PostgresLogReader, PostgresLogWriter
-from shared.metrics import Metrics
 from shared.schemas.log_event import LogEvent
+from tests.support.aggregating import append, running, table_aggregator
 from tests.support.events import expected_maps, log_event, random_events
 from tests.support.maps import stored_maps, wait_until_consumed
-
-
-def _aggregator(engine: AsyncEngine, batch_max: int = 500) -> Aggregator:
-    settings = Settings(aggregator_batch_max=batch_max, consumer_group="g")
-    return build_aggregator(
-        settings,
-        engine=engine,
-        reader=PostgresLogReader(engine, "g", idle_seconds=0.005),
-        dead_letters=TableDeadLetters(),
-        metrics=Metrics(),
-        clock=SystemClock(),
-    )
-
-
-@contextlib.asynccontextmanager
-async def running(aggregator: Aggregator) -> AsyncIterator[asyncio.Task[None]]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(aggregator.run(stop))
-    try:
-        yield task
-    finally:
-        stop.set()
-        await task
-
-
-@pytest.fixture
-async def writer(engine: AsyncEngine) -> AsyncIterator[PostgresLogWriter]:
-    writer = PostgresLogWriter(engine)
-    await writer.start()
-    yield writer
-    await writer.stop()
-
-
-async def append(writer: PostgresLogWriter, events: Sequence[LogEvent], chunk: int = 200) -> None:
-    for i in range(0, len(events), chunk):
-        await writer.append(
-            [LogEntry(key=e.identity.encode(), value=e.to_bytes()) for e in events[i : i + chunk]]
-        )
 
 
 async def assert_maps_match(engine: AsyncEngine, events: Sequence[LogEvent]) -> None:
@@ -79,7 +40,7 @@ async def test_events_become_journey_and_experience_maps(
     events = random_events(customers=30, per_customer=20)
     await append(writer, events)
 
-    async with running(_aggregator(engine, batch_max=97)):
+    async with running(table_aggregator(engine, batch_max=97)):
         await wait_until_consumed(engine)
 
     await assert_maps_match(engine, events)
@@ -91,12 +52,12 @@ async def test_duplicates_and_redelivery_count_once(
     events = [log_event("a", "product_view", 0), log_event("b", "purchase", 5)]
     await append(writer, events)
     await append(writer, events[:1])  # a client retry of the same event id
-    async with running(_aggregator(engine)):
+    async with running(table_aggregator(engine)):
         await wait_until_consumed(engine)
     # Replay the whole log from the start, as after losing the offsets.
     async with engine.begin() as conn:
         await conn.execute(text("UPDATE consumer_offsets SET last_offset = -1"))
-    async with running(_aggregator(engine)):
+    async with running(table_aggregator(engine)):
         await wait_until_consumed(engine)
 
     await assert_maps_match(engine, events)
@@ -109,7 +70,7 @@ async def test_a_late_event_is_placed_by_event_time(
 ) -> None:
     on_time = [log_event("v", "product_view", 10), log_event("p", "purchase", 20)]
     late = [log_event("c", "ad_click", 0)]
-    async with running(_aggregator(engine)):
+    async with running(table_aggregator(engine)):
         await append(writer, on_time)
         await wait_until_consumed(engine)
         await append(writer, late)
@@ -134,7 +95,7 @@ async def test_poison_records_are_dead_lettered_and_the_rest_processed(
         ]
     )
 
-    async with running(_aggregator(engine)):
+    async with running(table_aggregator(engine)):
         await wait_until_consumed(engine)
 
     await assert_maps_match(engine, good)
@@ -156,7 +117,7 @@ async def test_a_flood_of_poison_stops_the_aggregator_loudly(
     await writer.append([LogEntry(key=None, value=b"garbage")] * 40)
 
     with pytest.raises(PoisonFlood):
-        async with running(_aggregator(engine)) as task:
+        async with running(table_aggregator(engine)) as task:
             await task
 
     async with engine.connect() as conn:
@@ -172,7 +133,7 @@ async def test_killing_the_aggregator_anywhere_counts_every_event_once(
     rng = random.Random(3)
     kills = 0
     while True:
-        task = asyncio.create_task(_aggregator(engine, batch_max=50).run(asyncio.Event()))
+        task = asyncio.create_task(table_aggregator(engine, batch_max=50).run(asyncio.Event()))
         await asyncio.sleep(rng.uniform(0.005, 0.08))
         if task.done():
             task.result()
@@ -197,8 +158,8 @@ async def test_two_readers_of_one_log_never_double_count(
     await append(writer, events)
 
     async with (
-        running(_aggregator(engine, batch_max=40)),
-        running(_aggregator(engine, batch_max=40)),
+        running(table_aggregator(engine, batch_max=40)),
+        running(table_aggregator(engine, batch_max=40)),
     ):
         await wait_until_consumed(engine)
 
@@ -215,7 +176,7 @@ async def test_a_zombie_batch_fails_instead_of_double_counting(
     await reader.start()
     zombie_batch = await reader.read(100, 1.0)
     # Meanwhile the partition's new owner processed the same records.
-    async with running(_aggregator(engine)):
+    async with running(table_aggregator(engine)):
         await wait_until_consumed(engine)
     processor = build_processor(
         Settings(consumer_group="g"),
@@ -241,7 +202,7 @@ async def test_a_value_the_database_refuses_is_dead_lettered_not_fatal(
     await writer.append([LogEntry(key=b"c1", value=orjson.dumps(unstorable))])
     await writer.append([LogEntry(key=b"c1", value=good[1].to_bytes())])
 
-    async with running(_aggregator(engine)):
+    async with running(table_aggregator(engine)):
         await wait_until_consumed(engine)
 
     await assert_maps_match(engine, good)
