@@ -1,0 +1,1 @@
+"""journeymap's benchmarks: each figure next to a baseline measured in the same run."""

@@ -1,0 +1,96 @@
+"""What the benchmarks start and how they time things."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import httpx
+
+from shared.db.local_server import start_local_postgres
+from shared.db.migrate import migrate
+
+READ_KEY = "bench-read-key"
+WRITE_KEY = "bench-write-key"
+
+
+@contextlib.contextmanager
+def embedded_postgres() -> Iterator[str]:
+    """A fresh embedded PostgreSQL (as `journeymap up` starts), migrated; its URL."""
+    with tempfile.TemporaryDirectory(prefix="jm-bench-") as data_dir:
+        url = start_local_postgres(Path(data_dir))
+        migrate(url)
+        yield url
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def service_env(database_url: str, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEYMAP_")}
+    env |= {
+        "JOURNEYMAP_DATABASE_URL": database_url,
+        "JOURNEYMAP_READ_KEY": READ_KEY,
+        "JOURNEYMAP_WRITE_KEY": WRITE_KEY,
+    }
+    env |= {f"JOURNEYMAP_{name.upper()}": value for name, value in settings.items()}
+    return env
+
+
+@contextlib.asynccontextmanager
+async def journeymap(command: str, env: dict[str, str]) -> AsyncIterator[str]:
+    """`journeymap <command>` in its own process, ready; its base URL."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "journeymap"), "--log-level", "WARNING", command,
+        "--port", str(port), env=env, stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base_url) as client:
+            for _ in range(600):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get("/readyz")).status_code == 200:
+                        break
+                if process.returncode is not None:
+                    raise RuntimeError(f"journeymap {command} exited with {process.returncode}")
+                await asyncio.sleep(0.1)
+        yield base_url
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()
+
+
+async def latencies(
+    call: Callable[[], Awaitable[object]], count: int, warmup: int = 10
+) -> list[float]:
+    """Seconds per call, one at a time."""
+    for _ in range(warmup):
+        await call()
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def p99(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[98]
+
+
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples)
