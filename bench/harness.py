@@ -53,19 +53,30 @@ def service_env(database_url: str, **settings: str) -> dict[str, str]:
 async def journeymap(command: str, env: dict[str, str]) -> AsyncIterator[str]:
     """`journeymap <command>` in its own process, ready; its base URL."""
     port = free_port()
+    journeymap = str(Path(sys.executable).parent / "journeymap")
+    async with served(
+        [journeymap, "--log-level", "WARNING", command, "--port", str(port)], port, env
+    ) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def served(
+    argv: list[str], port: int, env: dict[str, str] | None = None
+) -> AsyncIterator[str]:
+    """A server process, once it answers on `port`; its base URL."""
     process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "journeymap"), "--log-level", "WARNING", command,
-        "--port", str(port), env=env, stdout=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        *argv, env=env, stdout=asyncio.subprocess.DEVNULL
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base_url) as client:
             for _ in range(600):
                 with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get("/readyz")).status_code == 200:
+                    if (await client.get("/readyz")).status_code in (200, 404):
                         break
                 if process.returncode is not None:
-                    raise RuntimeError(f"journeymap {command} exited with {process.returncode}")
+                    raise RuntimeError(f"{argv} exited with {process.returncode}")
                 await asyncio.sleep(0.1)
         yield base_url
     finally:

@@ -229,14 +229,17 @@ async def save_journeys(
     states = [r.state for r in rows]
     saved = await conn.fetch(
         "INSERT INTO journeys (customer_id, product_id, instance, stage, stage_rank, "
-        "stage_entered, stage_seconds, started_at, converted_at, last_event_at, abandoned_at, "
+        "stage_seconds, started_at, converted_at, last_event_at, abandoned_at, "
         "first_channel, last_type, last_channel, state, version) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int2[], "
-        "$6::jsonb[], $7::jsonb[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], "
-        "$11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::jsonb[], $16::bigint[]) "
+        # unnest flattens nested arrays, so stage_seconds travels as array literals.
+        "SELECT c, p, i, s, r, ss::float8[], sa, ca, la, aa, fc, lt, lc, st, v "
+        "FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int2[], "
+        "$6::text[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], "
+        "$10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::jsonb[], $15::bigint[]) "
+        "AS u(c, p, i, s, r, ss, sa, ca, la, aa, fc, lt, lc, st, v) "
         "ON CONFLICT (customer_id, product_id, instance) DO UPDATE SET "
         "stage = EXCLUDED.stage, stage_rank = EXCLUDED.stage_rank, "
-        "stage_entered = EXCLUDED.stage_entered, stage_seconds = EXCLUDED.stage_seconds, "
+        "stage_seconds = EXCLUDED.stage_seconds, "
         "started_at = EXCLUDED.started_at, converted_at = EXCLUDED.converted_at, "
         "last_event_at = EXCLUDED.last_event_at, abandoned_at = EXCLUDED.abandoned_at, "
         "first_channel = EXCLUDED.first_channel, last_type = EXCLUDED.last_type, "
@@ -248,9 +251,7 @@ async def save_journeys(
         [s.instance for s in states],
         [s.stage for s in states],
         [r.facts.stage_rank for r in rows],
-        [_json_list([None if t is None else t.isoformat() for t in r.facts.stage_entered])
-         for r in rows],
-        [_json_list(r.facts.stage_seconds) for r in rows],
+        [_array_literal(r.facts.stage_seconds) for r in rows],
         [s.started_at for s in states],
         [s.converted_at for s in states],
         [s.last_event_at for s in states],
@@ -276,8 +277,9 @@ async def delete_journeys(conn: asyncpg.Connection, keys: Iterable[InstanceKey])
         )
 
 
-def _json_list(values: Sequence[Any]) -> str:
-    return orjson.dumps(list(values)).decode()
+def _array_literal(values: Sequence[float | None]) -> str:
+    """A PostgreSQL array literal; repr keeps every float's exact value."""
+    return "{" + ",".join("NULL" if v is None else repr(float(v)) for v in values) + "}"
 
 
 async def save_experiences(

@@ -64,7 +64,7 @@ async def funnel(conn: asyncpg.Connection, cohort: Cohort, stage_count: int) -> 
         f"count(*) FILTER (WHERE stage_rank >= {k}), "
         f"count(*) FILTER (WHERE stage_rank = {k} AND abandoned_at IS NOT NULL), "
         f"percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP "
-        f"(ORDER BY (stage_seconds->>{k})::float8)"
+        f"(ORDER BY stage_seconds[{k + 1}])"
         for k in range(stage_count)
     )
     row = await conn.fetchrow(

@@ -99,8 +99,6 @@ class FunnelFacts:
     """The columns of a journey row that the funnel is computed from."""
 
     stage_rank: int | None
-    # Per stage rank: when the journey entered it (None if it never did).
-    stage_entered: list[datetime | None]
     # Per stage rank: seconds since the stage the journey was in before (None if none).
     stage_seconds: list[float | None]
     first_channel: str | None
@@ -121,7 +119,6 @@ def funnel_facts(state: JourneyState, catalogue: StageCatalogue) -> FunnelFacts:
                 seconds[rank] = (transition.at - previous).total_seconds()
     return FunnelFacts(
         stage_rank=None if state.stage is None else catalogue.rank(state.stage),
-        stage_entered=entered,
         stage_seconds=seconds,
         first_channel=state.steps[0].channel if state.steps else None,
         last_type=state.steps[-1].type if state.steps else None,

@@ -83,7 +83,7 @@ async def snapshot(engine: AsyncEngine) -> dict[str, Any]:
         conn = await driver_connection(sa_conn)
         journeys = await conn.fetch(
             "SELECT customer_id, product_id, instance, stage, stage_rank, "
-            "stage_entered::text, stage_seconds::text, started_at, converted_at, "
+            "stage_seconds, started_at, converted_at, "
             "last_event_at, abandoned_at, first_channel, last_type, last_channel, state::text "
             "FROM journeys ORDER BY 1, 2, 3"
         )
