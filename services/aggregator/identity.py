@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import asyncpg
 
+from shared.db.locks import IDENTITY_LOCKS, advisory_locks
 from shared.domain.touchpoint import Touchpoint
 
 logger = logging.getLogger(__name__)
@@ -55,11 +56,7 @@ async def resolve(conn: asyncpg.Connection, touchpoints: Sequence[Touchpoint]) -
         return Resolution(list(touchpoints))
     if links:
         # One linker per anonymous id at a time (their events may be on another partition).
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('identity:' || a)) "
-            "FROM unnest($1::text[]) AS a ORDER BY a",
-            sorted({anon for anon, _, _ in links}),
-        )
+        await conn.execute(advisory_locks(IDENTITY_LOCKS), sorted({anon for anon, _, _ in links}))
     rows = await conn.fetch(
         "SELECT anonymous_id, customer_id FROM identities WHERE anonymous_id = ANY($1::text[])",
         sorted(anonymous),

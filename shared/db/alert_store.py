@@ -14,6 +14,7 @@ import asyncpg
 import orjson
 
 from shared.config import NotifierSettings
+from shared.db.locks import ALERT_LOCKS, advisory_locks
 from shared.domain.alerts import Alert, AlertBook, AlertStatus, Change, Severity, Transition
 from shared.schemas.alert_event import AlertEvent, alert_view
 
@@ -54,11 +55,8 @@ async def load_book(conn: asyncpg.Connection, keys: Iterable[str]) -> AlertBook:
     book = AlertBook()
     if not wanted:
         return book
-    # Serialise writers of the same keys (systemic alerts span partitions), in key order.
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k ORDER BY k",
-        wanted,
-    )
+    # Serialise writers of the same keys (systemic alerts span partitions).
+    await conn.execute(advisory_locks(ALERT_LOCKS), wanted)
     rows = await conn.fetch(
         f"SELECT DISTINCT ON (dedup_key, status = 'resolved') {ALERT_COLUMNS} FROM alerts "
         "WHERE dedup_key = ANY($1::text[]) "

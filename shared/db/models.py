@@ -253,7 +253,10 @@ class TimerRow(Base):
     touchpoints: Mapped[list[str]] = mapped_column(JSONB)
     detail: Mapped[str] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_timers_partition_due", "partition", "due_at"),)
+    __table_args__ = (
+        Index("ix_timers_partition_due", "partition", "due_at"),
+        Index("ix_timers_customer", "customer_id"),
+    )
 
 
 class AlertRow(Base):
