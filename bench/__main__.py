@@ -37,10 +37,6 @@ BENCHMARKS: dict[str, Callable[[float], list[Row]]] = {
 def main(names: tuple[str, ...], scale: float, out: Path) -> None:
     """Run the benchmarks (all unless named); each row has its same-run baseline."""
     rows: list[Row] = []
-    for name in names or tuple(BENCHMARKS):
-        click.echo(f"running {name} ...", err=True)
-        rows += BENCHMARKS[name](scale)
-    click.echo(table(rows))
     machine: dict[str, object] = {
         "cpus": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
@@ -48,7 +44,13 @@ def main(names: tuple[str, ...], scale: float, out: Path) -> None:
         "platform": platform.platform(),
         "scale": scale,
     }
-    write_json(rows, out, machine)
+    for name in names or tuple(BENCHMARKS):
+        click.echo(f"running {name} ...", err=True)
+        rows += BENCHMARKS[name](scale)
+        # Kept as each benchmark ends, so a long run's figures survive a later failure.
+        write_json(rows, out, machine)
+        click.echo(table(rows), err=True)
+    click.echo(table(rows))
     click.echo(f"results written to {out}", err=True)
 
 

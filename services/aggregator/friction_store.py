@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -11,7 +12,7 @@ import orjson
 from shared.db.state_json import friction_from_json, friction_to_json
 from shared.domain.friction.config import SYSTEMIC_FRICTION
 from shared.domain.friction.engine import FrictionEngine
-from shared.domain.friction.systemic import Firing, FiringCount
+from shared.domain.friction.systemic import Firing, FiringCount, distinct_customers_in_windows
 from shared.domain.friction.timers import Timer, TimerAction
 
 _TIMER_COLUMNS = (
@@ -131,17 +132,33 @@ async def count_firings(
         [f.at for f in firings],
     )
     points = sorted({(f.rule, f.product_id, f.at) for f in firings})
+    # The stored firings that can fall in a window ending at one of the points.
     rows = await conn.fetch(
-        "SELECT w.rule, w.product_id, w.at, count(DISTINCT f.customer_id) AS customers "
-        "FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS w(rule, product_id, at) "
-        "JOIN rule_firings f ON f.rule = w.rule AND f.product_id = w.product_id "
-        "AND f.at BETWEEN w.at - $4::interval AND w.at "
-        "GROUP BY w.rule, w.product_id, w.at",
+        "SELECT f.rule, f.product_id, f.customer_id, f.at FROM rule_firings f "
+        "JOIN (SELECT rule, product_id, min(at) - $4::interval AS low, max(at) AS high "
+        " FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS w(rule, product_id, at) "
+        " GROUP BY rule, product_id) b ON f.rule = b.rule AND f.product_id = b.product_id "
+        "AND f.at BETWEEN b.low AND b.high",
         [rule for rule, _, _ in points],
         [product for _, product, _ in points],
         [at for _, _, at in points],
         window,
     )
+    stored: dict[tuple[str, str], list[Firing]] = defaultdict(list)
+    for row in rows:
+        stored[(row["rule"], row["product_id"])].append(
+            Firing(row["rule"], row["product_id"], row["customer_id"], row["at"])
+        )
+    wanted: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+    for rule, product, at in points:
+        wanted[(rule, product)].append(at)
+    counts = [
+        FiringCount(rule, product, at, customers)
+        for (rule, product), ats in wanted.items()
+        for at, customers in distinct_customers_in_windows(
+            stored[(rule, product)], ats, window
+        ).items()
+    ]
     # Firings older than two windows before the newest can no longer count.
     await conn.execute(
         "DELETE FROM rule_firings f USING (SELECT * FROM unnest($1::text[], $2::text[], "
@@ -152,6 +169,4 @@ async def count_firings(
         [at for _, _, at in points],
         window,
     )
-    return [
-        FiringCount(row["rule"], row["product_id"], row["at"], row["customers"]) for row in rows
-    ]
+    return counts

@@ -7,9 +7,10 @@ that rule and product; an alert with no such firing for a whole window clears.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.domain.alerts import Alert, Clear, Raise, Signal, dedup_key
 from shared.domain.friction import config
@@ -24,6 +25,30 @@ class Firing:
     product_id: str
     customer_id: str
     at: datetime
+
+
+def distinct_customers_in_windows(
+    firings: Sequence[Firing], points: Iterable[datetime], window: timedelta
+) -> dict[datetime, int]:
+    """For each point, the distinct customers among `firings` (one rule and product)
+    in [point - window, point]. One pass over both, sorted: O(n log n), where a join
+    per point would be quadratic when a whole cohort's timers fire at once."""
+    ordered = sorted(firings, key=lambda f: f.at)
+    inside: Counter[str] = Counter()
+    start = end = 0
+    counts: dict[datetime, int] = {}
+    for point in sorted(set(points)):
+        while end < len(ordered) and ordered[end].at <= point:
+            inside[ordered[end].customer_id] += 1
+            end += 1
+        while start < end and ordered[start].at < point - window:
+            customer = ordered[start].customer_id
+            inside[customer] -= 1
+            if not inside[customer]:
+                del inside[customer]
+            start += 1
+        counts[point] = len(inside)
+    return counts
 
 
 @dataclass(frozen=True, slots=True)
