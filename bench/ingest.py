@@ -63,7 +63,9 @@ def check_logged(name: str, logged: int, completed: int) -> None:
         raise RuntimeError(f"{name}: wrk completed {completed} requests but {logged} were logged")
 
 
-async def wrk(url: str, per_request: int, seconds: int) -> tuple[float, int]:
+async def wrk(
+    url: str, per_request: int, seconds: int, timeout_seconds: int = 2
+) -> tuple[float, int]:
     """Requests per second and requests completed; every answer must be 2xx."""
     env = os.environ | {"EVENTS_PER_REQUEST": str(per_request), "WRITE_KEY": harness.WRITE_KEY}
     argv = [

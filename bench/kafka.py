@@ -44,7 +44,8 @@ async def _measure(url: str, seconds: int, baseline_events: int) -> list[Row]:
             rate_limit_burst="1000000000",
         )
         async with harness.journeymap("ingest", env) as base_url:
-            rps, completed = await ingest.wrk(base_url, 100, seconds)
+            # Ingest waits up to the send timeout for Kafka's acknowledgement.
+            rps, completed = await ingest.wrk(base_url, 100, seconds, timeout_seconds=12)
         held = await _topic_size(broker.bootstrap, "bench")
     ingest.check_logged("kafka", held // 100, completed)
     rate = rps * 100

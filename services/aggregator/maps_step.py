@@ -26,6 +26,9 @@ from shared.domain.journey_stats import TouchFigures, TouchKey, funnel_facts, to
 from shared.domain.stages import StageCatalogue
 from shared.domain.touchpoint import Touchpoint
 
+# Most journeys one batch or tick abandons; the rest follow in the next ones.
+EXPIRED_PER_STEP = 2000
+
 
 @dataclass(slots=True)
 class _Changes:
@@ -120,7 +123,7 @@ class MapsStep:
         self, conn: asyncpg.Connection, watermarks: Mapping[int, datetime]
     ) -> set[str]:
         """Abandon the latest journeys whose timeout the partition's watermark passed."""
-        due = await timeouts.take_due(conn, watermarks)
+        due = await timeouts.take_due(conn, watermarks, EXPIRED_PER_STEP)
         if not due:
             return set()
         stored = await store.load_journey_instances(

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.aggregator import stats_store, store
+from services.aggregator import stats_store, store, timeouts
 from services.aggregator.maps_step import MapsStep
 from shared.db.data_versions import HOTSPOTS_SCOPE, product_scope
 from shared.db.engine import driver_connection
@@ -94,7 +94,8 @@ async def rebuild_maps(
             p: max(event_time_floor, stored.get(p, event_time_floor))
             for p in stored.keys() | set(armed)
         }
-        await maps.expire(conn, watermarks)
+        while await timeouts.any_due(conn, watermarks):
+            await maps.expire(conn, watermarks)
         products = [r[0] for r in await conn.fetch("SELECT DISTINCT product_id FROM journeys")]
         await stats_store.bump_versions(
             conn, [product_scope(p) for p in products] + [HOTSPOTS_SCOPE]

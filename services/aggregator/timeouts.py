@@ -53,22 +53,41 @@ async def disarm(conn: asyncpg.Connection, keys: Iterable[tuple[str, str]]) -> N
         )
 
 
-async def take_due(conn: asyncpg.Connection, watermarks: Mapping[int, datetime]) -> list[Timeout]:
-    """Remove and return the timeouts of these partitions that their watermark passed."""
+async def take_due(
+    conn: asyncpg.Connection, watermarks: Mapping[int, datetime], limit: int
+) -> list[Timeout]:
+    """Remove and return the earliest `limit` timeouts of these partitions that their
+    watermark passed. The rest wait for the next batch or tick, so a cohort timing out
+    at once never loads all its journeys in one transaction."""
     if not watermarks:
         return []
     rows = await conn.fetch(
-        "DELETE FROM journey_timeouts t USING unnest($1::int[], $2::timestamptz[]) "
-        "AS w(partition, watermark) WHERE t.partition = w.partition "
-        "AND t.due_at <= w.watermark "
-        "RETURNING t.customer_id, t.product_id, t.instance, t.partition, t.due_at",
+        "DELETE FROM journey_timeouts WHERE (customer_id, product_id) IN ("
+        " SELECT t.customer_id, t.product_id FROM journey_timeouts t "
+        " JOIN unnest($1::int[], $2::timestamptz[]) AS w(partition, watermark) "
+        " ON t.partition = w.partition AND t.due_at <= w.watermark "
+        " ORDER BY t.due_at LIMIT $3) "
+        "RETURNING customer_id, product_id, instance, partition, due_at",
         list(watermarks),
         list(watermarks.values()),
+        limit,
     )
     return [
         Timeout(r["customer_id"], r["product_id"], r["instance"], r["partition"], r["due_at"])
         for r in rows
     ]
+
+
+async def any_due(conn: asyncpg.Connection, watermarks: Mapping[int, datetime]) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM journey_timeouts t "
+            "JOIN unnest($1::int[], $2::timestamptz[]) AS w(partition, watermark) "
+            "ON t.partition = w.partition AND t.due_at <= w.watermark)",
+            list(watermarks),
+            list(watermarks.values()),
+        )
+    )
 
 
 async def next_due(conn: asyncpg.Connection, partitions: Iterable[int]) -> datetime | None:
