@@ -73,6 +73,7 @@ async def wrk(
         "-t1",
         f"-c{CONNECTIONS}",
         f"-d{seconds}s",
+        f"--timeout={timeout_seconds}s",
         "-s",
         str(SCRIPT),
         f"{url}/v1/events",
