@@ -87,8 +87,10 @@ class MapsStep:
             for key, stored in old.items():
                 changes.read.setdefault(key, stored)
                 before.setdefault(key, self._figures(stored.state, stored.abandoned_at))
+            # Customers rebuilt whole: their touchpoints are read once, for both maps.
+            customer_histories = await store.customer_touchpoints(conn, rebuild)
             histories = await store.journey_touchpoints(conn, rebuilt_keys)
-            histories.update(await self._journey_histories(conn, rebuild))
+            histories.update(_by_journey(customer_histories))
             for (customer, product), touchpoints in histories.items():
                 instances = build_instances(
                     customer, product, touchpoints, self._catalogue, self._window
@@ -97,7 +99,9 @@ class MapsStep:
                     changes.states[_key(state)] = state
                 changes.over |= {_key(state) for state in instances[:-1]}
             changes.deleted = {key for key in old if key not in changes.states}
-            experiences_read = await self._rebuild_experiences(conn, rebuild, update.experiences)
+            experiences_read = await self._rebuild_experiences(
+                conn, customer_histories, update.experiences
+            )
             experience_read.update(experiences_read)
 
         rows = [self._row(state, key in changes.over) for key, state in changes.states.items()]
@@ -169,28 +173,17 @@ class MapsStep:
     ) -> dict[TouchKey, TouchFigures]:
         return touch_figures(state, abandoned=abandoned_at is not None)
 
-    async def _journey_histories(
-        self, conn: asyncpg.Connection, customers: set[str]
-    ) -> dict[JourneyKey, list[Touchpoint]]:
-        by_journey: dict[JourneyKey, list[Touchpoint]] = {}
-        for customer, touchpoints in (await store.customer_touchpoints(conn, customers)).items():
-            for touchpoint in touchpoints:
-                if touchpoint.product_id is not None:
-                    by_journey.setdefault((customer, touchpoint.product_id), []).append(touchpoint)
-        return by_journey
-
     async def _rebuild_experiences(
         self,
         conn: asyncpg.Connection,
-        customers: set[str],
+        histories: Mapping[str, list[Touchpoint]],
         into: dict[str, ExperienceState],
     ) -> dict[str, int]:
-        if not customers:
+        if not histories:
             return {}
-        histories = await store.customer_touchpoints(conn, customers)
         for customer, touchpoints in histories.items():
             into[customer] = experience.build(customer, touchpoints, self._catalogue)
-        _, read = await store.load_experiences(conn, customers)
+        _, read = await store.load_experiences(conn, set(histories))
         return read
 
     async def _rearm(
@@ -222,6 +215,16 @@ class MapsStep:
             conn, gone | {key for key, state in latest.items() if state.converted}
         )
         await timeouts.arm(conn, arm)
+
+
+def _by_journey(histories: Mapping[str, list[Touchpoint]]) -> dict[JourneyKey, list[Touchpoint]]:
+    """Customers' touchpoints split by journey (those with a product)."""
+    by_journey: dict[JourneyKey, list[Touchpoint]] = {}
+    for customer, touchpoints in histories.items():
+        for touchpoint in touchpoints:
+            if touchpoint.product_id is not None:
+                by_journey.setdefault((customer, touchpoint.product_id), []).append(touchpoint)
+    return by_journey
 
 
 def _key(state: JourneyState) -> InstanceKey:
