@@ -2,7 +2,10 @@
 
 from fastapi import FastAPI, Request, Response
 
-app = FastAPI()
+from shared.web.service import NO_TELEMETRY
+
+# As lean as journeymap's own apps: no OpenTelemetry hooks.
+app = FastAPI(telemetry=NO_TELEMETRY)
 
 
 @app.post("/v1/events")

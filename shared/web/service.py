@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 from pydantic import BaseModel
 
 from shared.metrics import Metrics
@@ -28,6 +29,10 @@ class Component:
     start: list[Step] = field(default_factory=list)
     stop: list[Step] = field(default_factory=list)
     documented_bodies: tuple[type[BaseModel], ...] = ()
+
+
+# FastAPI's built-in OpenTelemetry, switched off.
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def service_app(title: str, components: Sequence[Component], metrics: Metrics) -> FastAPI:
@@ -48,6 +53,9 @@ def service_app(title: str, components: Sequence[Component], metrics: Metrics) -
         description="Live customer journey maps, experience maps and friction alerts.",
         version="0.1.0",
         lifespan=lifespan,
+        # Metrics are Prometheus (/metrics). FastAPI's own OpenTelemetry hooks would
+        # look up the providers on every request for nothing.
+        telemetry=NO_TELEMETRY,
     )
     checks: dict[str, ReadinessCheck] = {}
     for component in components:
