@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.aggregator.runner import FatalHandler
 from services.keys import LocalKeys
 from shared.config import CONFIG_FILE_VARIABLE, ConfigError, Settings, load_settings
+from shared.gc_tuning import tune_for_batches
 from shared.logs import configure_logging
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def _serve(build: Callable[[FatalHandler], FastAPI], settings: Settings) -> None
         access_log=False,
     )
     servers.append(uvicorn.Server(config))
+    tune_for_batches()
     # uvicorn shuts down gracefully on SIGINT or SIGTERM, then re-raises the signal.
     # Turning both into KeyboardInterrupt makes a clean stop exit 0, with atexit hooks
     # (which stop the local PostgreSQL) run.
@@ -129,6 +131,7 @@ def rebuild_maps_command(data_dir: Path | None) -> None:
     from services.aggregator.rebuild import rebuild_maps
 
     settings = _prepared(data_dir=data_dir)
+    tune_for_batches()
     report = _with_engine(
         settings,
         lambda engine: rebuild_maps(

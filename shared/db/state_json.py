@@ -1,7 +1,10 @@
 """Journey and experience states as JSON documents, for the JSONB state columns.
 
 The documents are also what the query API reads, so their shape is stable: change it
-only together with a migration.
+only together with a migration. Times stay `datetime` in the documents built here:
+orjson writes them exactly as `isoformat` does, and several times faster. Parsing
+calls `datetime.fromisoformat` inline: these codecs run for every state the
+aggregator reads or writes, and were a fifth of its time.
 """
 
 from __future__ import annotations
@@ -17,16 +20,11 @@ from shared.domain.journey import JourneyState, JourneyStep, StageTransition
 Json = dict[str, Any]
 
 
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
 def _parse_time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-def _required_time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+_iso = datetime.fromisoformat
 
 
 def journey_to_json(state: JourneyState) -> Json:
@@ -35,16 +33,12 @@ def journey_to_json(state: JourneyState) -> Json:
         "product_id": state.product_id,
         "instance": state.instance,
         "stage": state.stage,
-        "started_at": _time(state.started_at),
-        "stage_entered_at": _time(state.stage_entered_at),
-        "converted_at": _time(state.converted_at),
-        "last_event_at": _time(state.last_event_at),
-        "last_key": None
-        if state.last_key is None
-        else [state.last_key[0].isoformat(), state.last_key[1]],
-        "transitions": [
-            [t.from_stage, t.to_stage, t.at.isoformat(), t.event_id] for t in state.transitions
-        ],
+        "started_at": state.started_at,
+        "stage_entered_at": state.stage_entered_at,
+        "converted_at": state.converted_at,
+        "last_event_at": state.last_event_at,
+        "last_key": None if state.last_key is None else list(state.last_key),
+        "transitions": [[t.from_stage, t.to_stage, t.at, t.event_id] for t in state.transitions],
         "completed_stage_seconds": state.completed_stage_seconds,
         "revisits": state.revisits,
         "steps": [
@@ -52,7 +46,7 @@ def journey_to_json(state: JourneyState) -> Json:
                 s.event_id,
                 s.type,
                 s.channel,
-                s.occurred_at.isoformat(),
+                s.occurred_at,
                 s.stage,
                 s.revisit,
                 s.sentiment,
@@ -75,9 +69,9 @@ def journey_from_json(doc: Json) -> JourneyState:
         stage_entered_at=_parse_time(doc["stage_entered_at"]),
         converted_at=_parse_time(doc["converted_at"]),
         last_event_at=_parse_time(doc["last_event_at"]),
-        last_key=None if last_key is None else (_required_time(last_key[0]), last_key[1]),
+        last_key=None if last_key is None else (_iso(last_key[0]), last_key[1]),
         transitions=[
-            StageTransition(from_stage, to_stage, _required_time(at), event_id)
+            StageTransition(from_stage, to_stage, _iso(at), event_id)
             for from_stage, to_stage, at, event_id in doc["transitions"]
         ],
         completed_stage_seconds=dict(doc["completed_stage_seconds"]),
@@ -87,7 +81,7 @@ def journey_from_json(doc: Json) -> JourneyState:
                 step[0],
                 step[1],
                 step[2],
-                _required_time(step[3]),
+                _iso(step[3]),
                 step[4],
                 step[5],
                 # Steps written before sentiment was kept have six fields.
@@ -101,7 +95,7 @@ def journey_from_json(doc: Json) -> JourneyState:
 
 def _moment_to_json(moment: Moment) -> list[Any]:
     return [
-        moment.occurred_at.isoformat(),
+        moment.occurred_at,
         moment.event_id,
         moment.type,
         moment.channel,
@@ -112,7 +106,7 @@ def _moment_to_json(moment: Moment) -> list[Any]:
 
 def _moment_from_json(doc: list[Any]) -> Moment:
     at, event_id, event_type, channel, product_id, value = doc
-    return Moment(_required_time(at), event_id, event_type, channel, product_id, value)
+    return Moment(_iso(at), event_id, event_type, channel, product_id, value)
 
 
 def experience_to_json(state: ExperienceState) -> Json:
@@ -129,8 +123,8 @@ def experience_to_json(state: ExperienceState) -> Json:
         "support_contacts": [_moment_to_json(m) for m in state.support_contacts],
         "error_touchpoints": state.error_touchpoints,
         "revenue": str(state.revenue),
-        "first_seen": _time(state.first_seen),
-        "last_seen": _time(state.last_seen),
+        "first_seen": state.first_seen,
+        "last_seen": state.last_seen,
     }
 
 
@@ -155,12 +149,12 @@ def experience_from_json(doc: Json) -> ExperienceState:
 
 
 def _contact_to_json(contact: Contact) -> list[Any]:
-    return [contact.at.isoformat(), contact.event_id, contact.channel, contact.product_id]
+    return [contact.at, contact.event_id, contact.channel, contact.product_id]
 
 
 def _contact_from_json(doc: list[Any]) -> Contact:
     at, event_id, channel, product_id = doc
-    return Contact(_required_time(at), event_id, channel, product_id)
+    return Contact(_iso(at), event_id, channel, product_id)
 
 
 def friction_to_json(state: CustomerFriction) -> Json:
@@ -169,8 +163,7 @@ def friction_to_json(state: CustomerFriction) -> Json:
         "support": [_contact_to_json(c) for c in state.support],
         "errors": [_contact_to_json(c) for c in state.errors],
         "journeys": {
-            product: [p.stage, _time(p.entered_at), p.converted]
-            for product, p in state.journeys.items()
+            product: [p.stage, p.entered_at, p.converted] for product, p in state.journeys.items()
         },
     }
 

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from services.aggregator.decode import to_touchpoint
 from shared.db.state_json import Json, experience_to_json, journey_to_json
 from shared.domain import experience, journey
@@ -93,11 +95,17 @@ def expected_maps(
         if touchpoint.product_id is not None:
             by_journey[(touchpoint.customer_id, touchpoint.product_id)].append(touchpoint)
     journeys = {
-        key: journey_to_json(journey.build(key[0], key[1], tps, DEFAULT_CATALOGUE))
+        key: _as_stored(journey_to_json(journey.build(key[0], key[1], tps, DEFAULT_CATALOGUE)))
         for key, tps in by_journey.items()
     }
     experiences = {
-        customer: experience_to_json(experience.build(customer, tps, DEFAULT_CATALOGUE))
+        customer: _as_stored(experience_to_json(experience.build(customer, tps, DEFAULT_CATALOGUE)))
         for customer, tps in by_customer.items()
     }
     return journeys, experiences
+
+
+def _as_stored(doc: Json) -> Json:
+    """A state document as its JSONB column gives it back."""
+    stored: Json = orjson.loads(orjson.dumps(doc))
+    return stored
