@@ -159,14 +159,16 @@ async def count_firings(
             stored[(rule, product)], ats, window
         ).items()
     ]
-    # Firings older than two windows before the newest can no longer count.
+    # Firings older than two windows before the newest can no longer count. One bound
+    # per rule and product: a bound per firing made the delete quadratic.
+    newest = {key: max(ats) for key, ats in wanted.items()}
     await conn.execute(
         "DELETE FROM rule_firings f USING (SELECT * FROM unnest($1::text[], $2::text[], "
         "$3::timestamptz[])) AS w(rule, product_id, at) WHERE f.rule = w.rule "
         "AND f.product_id = w.product_id AND f.at < w.at - 2 * $4::interval",
-        [rule for rule, _, _ in points],
-        [product for _, product, _ in points],
-        [at for _, _, at in points],
+        [rule for rule, _ in newest],
+        [product for _, product in newest],
+        list(newest.values()),
         window,
     )
     return counts

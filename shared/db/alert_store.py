@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import orjson
@@ -83,89 +84,147 @@ async def save_book(
     base_url: str,
     now: datetime,
 ) -> None:
-    """Store every changed alert, then an outbox event and deliveries per notification."""
-    for handle in sorted(book.dirty):
-        book.alerts[handle] = await _store(conn, book.alerts[handle])
-    for note in book.notifications:
-        stored_id = book.alerts[note.handle].id
-        await write_change(
-            conn,
-            replace(note.alert, id=stored_id),
-            note.change,
-            notifiers=notifiers,
-            base_url=base_url,
-            now=now,
-        )
+    """Store every changed alert, then an outbox event and deliveries per notification.
 
-
-async def _store(conn: asyncpg.Connection, alert: Alert) -> Alert:
-    values = (
-        alert.key,
-        alert.rule,
-        alert.scope,
-        alert.customer_id,
-        alert.product_id,
-        alert.severity.value,
-        alert.status.value,
-        alert.summary,
-        alert.first_seen,
-        alert.last_seen,
-        alert.occurrences,
-        orjson.dumps(list(alert.touchpoints)).decode(),
-        alert.acknowledged_at,
-        alert.acknowledged_by,
-        alert.resolved_at,
-        alert.resolved_by,
-        alert.resolution_note,
-        alert.suppressed,
+    A few statements for the whole book: a batch can raise thousands of alerts, and
+    a round trip each was a fifth of the aggregator's time.
+    """
+    handles = sorted(book.dirty)
+    stored = await _store_all(conn, [book.alerts[handle] for handle in handles])
+    for handle, alert in zip(handles, stored, strict=True):
+        book.alerts[handle] = alert
+    await _write_changes(
+        conn,
+        [
+            (replace(note.alert, id=book.alerts[note.handle].id), note.change)
+            for note in book.notifications
+        ],
+        notifiers=notifiers,
+        base_url=base_url,
+        now=now,
     )
-    if alert.id is None:
-        alert_id = await conn.fetchval(
-            "INSERT INTO alerts (dedup_key, rule, scope, customer_id, product_id, severity, "
-            "status, summary, first_seen_at, last_seen_at, occurrences, touchpoints, "
+
+
+async def _next_ids(conn: asyncpg.Connection, table: str, count: int) -> list[int]:
+    """`count` new ids of the table's sequence, in increasing order."""
+    if not count:
+        return []
+    rows = await conn.fetch(
+        "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)",
+        table,
+        count,
+    )
+    return sorted(int(row[0]) for row in rows)
+
+
+def _columns(alerts: Sequence[Alert]) -> list[list[Any]]:
+    """The stored columns of the alerts, one array per column for unnest."""
+    return [
+        [a.key for a in alerts],
+        [a.rule for a in alerts],
+        [a.scope for a in alerts],
+        [a.customer_id for a in alerts],
+        [a.product_id for a in alerts],
+        [a.severity.value for a in alerts],
+        [a.status.value for a in alerts],
+        [a.summary for a in alerts],
+        [a.first_seen for a in alerts],
+        [a.last_seen for a in alerts],
+        [a.occurrences for a in alerts],
+        [orjson.dumps(list(a.touchpoints)).decode() for a in alerts],
+        [a.acknowledged_at for a in alerts],
+        [a.acknowledged_by for a in alerts],
+        [a.resolved_at for a in alerts],
+        [a.resolved_by for a in alerts],
+        [a.resolution_note for a in alerts],
+        [a.suppressed for a in alerts],
+    ]
+
+
+_UNNEST_ALERTS = (
+    "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+    "$7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::int[], "
+    "$13::jsonb[], $14::timestamptz[], $15::text[], $16::timestamptz[], $17::text[], "
+    "$18::text[], $19::int[]) AS u(id, dedup_key, rule, scope, customer_id, product_id, "
+    "severity, status, summary, first_seen_at, last_seen_at, occurrences, touchpoints, "
+    "acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution_note, suppressed)"
+)
+
+
+async def _store_all(conn: asyncpg.Connection, alerts: Sequence[Alert]) -> list[Alert]:
+    """Insert the new alerts (giving them ids) and update the others; in order."""
+    ids = iter(await _next_ids(conn, "alerts", sum(a.id is None for a in alerts)))
+    stored = [a if a.id is not None else replace(a, id=next(ids)) for a in alerts]
+    inserted = [s for a, s in zip(alerts, stored, strict=True) if a.id is None]
+    if inserted:
+        await conn.execute(
+            "INSERT INTO alerts (id, dedup_key, rule, scope, customer_id, product_id, "
+            "severity, status, summary, first_seen_at, last_seen_at, occurrences, touchpoints, "
             "acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution_note, "
-            "suppressed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, "
-            "$13, $14, $15, $16, $17, $18) RETURNING id",
-            *values,
+            f"suppressed) SELECT * FROM {_UNNEST_ALERTS}",
+            [a.id for a in inserted],
+            *_columns(inserted),
         )
-        return replace(alert, id=int(alert_id))
-    await conn.execute(
-        "UPDATE alerts SET severity = $6, status = $7, summary = $8, first_seen_at = $9, "
-        "last_seen_at = $10, occurrences = $11, touchpoints = $12::jsonb, "
-        "acknowledged_at = $13, acknowledged_by = $14, resolved_at = $15, resolved_by = $16, "
-        "resolution_note = $17, suppressed = $18, updated_at = now() "
-        "WHERE id = $19 AND dedup_key = $1 AND rule = $2 AND scope IS NOT DISTINCT FROM $3 "
-        "AND customer_id IS NOT DISTINCT FROM $4 AND product_id IS NOT DISTINCT FROM $5",
-        *values,
-        alert.id,
-    )
-    return alert
+    changed = [a for a in alerts if a.id is not None]
+    if changed:
+        await conn.execute(
+            "UPDATE alerts SET severity = u.severity, status = u.status, summary = u.summary, "
+            "first_seen_at = u.first_seen_at, last_seen_at = u.last_seen_at, "
+            "occurrences = u.occurrences, touchpoints = u.touchpoints, "
+            "acknowledged_at = u.acknowledged_at, acknowledged_by = u.acknowledged_by, "
+            "resolved_at = u.resolved_at, resolved_by = u.resolved_by, "
+            "resolution_note = u.resolution_note, suppressed = u.suppressed, "
+            f"updated_at = now() FROM {_UNNEST_ALERTS} "
+            "WHERE alerts.id = u.id AND alerts.dedup_key = u.dedup_key "
+            "AND alerts.rule = u.rule AND alerts.scope IS NOT DISTINCT FROM u.scope "
+            "AND alerts.customer_id IS NOT DISTINCT FROM u.customer_id "
+            "AND alerts.product_id IS NOT DISTINCT FROM u.product_id",
+            [a.id for a in changed],
+            *_columns(changed),
+        )
+    return stored
 
 
-async def write_change(
+async def _write_changes(
     conn: asyncpg.Connection,
-    alert: Alert,
-    change: Change,
+    changes: Sequence[tuple[Alert, Change]],
     *,
     notifiers: Sequence[NotifierSettings],
     base_url: str,
     now: datetime,
 ) -> None:
-    """The outbox: one event for the change, one delivery per interested notifier."""
-    payload = AlertEvent(event=change, alert=alert_view(alert, base_url)).model_dump(mode="json")
-    event_id = await conn.fetchval(
-        "INSERT INTO alert_events (alert_id, change, payload) VALUES ($1, $2, $3::jsonb) "
-        "RETURNING id",
-        alert.id,
-        change.value,
-        orjson.dumps(payload).decode(),
+    """The outbox: one event per change, one delivery per interested notifier; in order."""
+    event_ids = await _next_ids(conn, "alert_events", len(changes))
+    if not event_ids:
+        return
+    await conn.execute(
+        "INSERT INTO alert_events (id, alert_id, change, payload) "
+        "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::jsonb[])",
+        event_ids,
+        [alert.id for alert, _ in changes],
+        [change.value for _, change in changes],
+        [
+            orjson.dumps(
+                AlertEvent(event=change, alert=alert_view(alert, base_url)).model_dump(mode="json")
+            ).decode()
+            for alert, change in changes
+        ],
     )
-    interested = [n.name for n in notifiers if alert.severity.at_least(n.min_severity)]
-    if interested:
-        await conn.executemany(
+    deliveries = [
+        (event_id, alert.id, notifier.name)
+        for event_id, (alert, _) in zip(event_ids, changes, strict=True)
+        for notifier in notifiers
+        if alert.severity.at_least(notifier.min_severity)
+    ]
+    if deliveries:
+        await conn.execute(
             "INSERT INTO deliveries (event_id, alert_id, notifier, status, attempts, "
-            "next_attempt_at) VALUES ($1, $2, $3, 'pending', 0, $4)",
-            [(event_id, alert.id, name, now) for name in interested],
+            "next_attempt_at) SELECT e, a, n, 'pending', 0, $4 "
+            "FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(e, a, n)",
+            [d[0] for d in deliveries],
+            [d[1] for d in deliveries],
+            [d[2] for d in deliveries],
+            now,
         )
 
 
@@ -185,9 +244,9 @@ async def store_transition(
     now: datetime,
 ) -> Alert:
     """Persist a person's action on an alert, with its outbox event."""
-    alert = await _store(conn, transition.alert)
+    [alert] = await _store_all(conn, [transition.alert])
     if transition.change is not None:
-        await write_change(
-            conn, alert, transition.change, notifiers=notifiers, base_url=base_url, now=now
+        await _write_changes(
+            conn, [(alert, transition.change)], notifiers=notifiers, base_url=base_url, now=now
         )
     return alert
