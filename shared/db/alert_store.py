@@ -152,19 +152,11 @@ _UNNEST_ALERTS = (
 
 
 async def _store_all(conn: asyncpg.Connection, alerts: Sequence[Alert]) -> list[Alert]:
-    """Insert the new alerts (giving them ids) and update the others; in order."""
+    """Update the changed alerts, then insert the new ones (giving them ids); in order."""
     ids = iter(await _next_ids(conn, "alerts", sum(a.id is None for a in alerts)))
     stored = [a if a.id is not None else replace(a, id=next(ids)) for a in alerts]
     inserted = [s for a, s in zip(alerts, stored, strict=True) if a.id is None]
-    if inserted:
-        await conn.execute(
-            "INSERT INTO alerts (id, dedup_key, rule, scope, customer_id, product_id, "
-            "severity, status, summary, first_seen_at, last_seen_at, occurrences, touchpoints, "
-            "acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution_note, "
-            f"suppressed) SELECT * FROM {_UNNEST_ALERTS}",
-            [a.id for a in inserted],
-            *_columns(inserted),
-        )
+    # Updates first: an alert resolved in this batch frees its key for a new one.
     changed = [a for a in alerts if a.id is not None]
     if changed:
         await conn.execute(
@@ -181,6 +173,15 @@ async def _store_all(conn: asyncpg.Connection, alerts: Sequence[Alert]) -> list[
             "AND alerts.product_id IS NOT DISTINCT FROM u.product_id",
             [a.id for a in changed],
             *_columns(changed),
+        )
+    if inserted:
+        await conn.execute(
+            "INSERT INTO alerts (id, dedup_key, rule, scope, customer_id, product_id, "
+            "severity, status, summary, first_seen_at, last_seen_at, occurrences, touchpoints, "
+            "acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution_note, "
+            f"suppressed) SELECT * FROM {_UNNEST_ALERTS}",
+            [a.id for a in inserted],
+            *_columns(inserted),
         )
     return stored
 
