@@ -49,11 +49,19 @@ async def _measure(url: str, seconds: int, scale: float) -> list[Row]:
         after = await _logged(url)
     check_logged("single", middle - before, single_done)
     check_logged("batch", (after - middle) // 100, batch_done)
+    # The same door without the aggregator in its process: what ingest itself costs.
+    async with harness.journeymap("ingest", env) as base_url:
+        alone_single, _ = await wrk(base_url, 1, seconds)
+        alone_batch, _ = await wrk(base_url, 100, seconds)
     return [
         Row("single-event ingest (64 connections)", single_rps, "req/s", bare_rps,
             "bare FastAPI", ">= 0.6 x baseline", single_rps >= 0.6 * bare_rps),
         Row("batch ingest (100 events/request)", batch_rps * 100, "ev/s", raw_rate,
             "asyncpg executemany", ">= 0.5 x baseline", batch_rps * 100 >= 0.5 * raw_rate),
+        Row("  the same, single events, `journeymap ingest` alone", alone_single, "req/s",
+            bare_rps, "bare FastAPI", "(information)", True),
+        Row("  the same, batches, `journeymap ingest` alone", alone_batch * 100, "ev/s",
+            raw_rate, "asyncpg executemany", "(information)", True),
     ]  # fmt: skip
 
 
