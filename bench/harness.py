@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.db.local_server import start_local_postgres
+from shared.db.local_server import start_local_postgres, stop_local_postgres
 from shared.db.migrate import migrate
 
 READ_KEY = "bench-read-key"
@@ -27,8 +27,13 @@ def embedded_postgres() -> Iterator[str]:
     """A fresh embedded PostgreSQL (as `journeymap up` starts), migrated; its URL."""
     with tempfile.TemporaryDirectory(prefix="jm-bench-") as data_dir:
         url = start_local_postgres(Path(data_dir))
-        migrate(url)
-        yield url
+        try:
+            migrate(url)
+            yield url
+        finally:
+            # Stopped before the next benchmark starts, so that its autovacuum does
+            # not run beside the next one's measurements.
+            stop_local_postgres(Path(data_dir))
 
 
 def free_port() -> int:

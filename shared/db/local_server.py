@@ -29,6 +29,11 @@ def start_local_postgres(data_dir: Path) -> str:
     return f"postgresql://postgres@/{DATABASE}?host={quote(socket_dir, safe='/')}"
 
 
+def stop_local_postgres(data_dir: Path) -> None:
+    """Stop this process's local server of the data folder now, not at exit."""
+    _get_server((data_dir / "postgres").resolve()).cleanup()
+
+
 def _get_server(pgdata: Path) -> Any:
     # pgserver warns on import when XDG_RUNTIME_DIR is unset (as under root or in CI)
     # and falls back to /tmp, which is what we want.
