@@ -15,13 +15,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.aggregator.bootstrap import build_aggregator
-from services.aggregator.dead_letters import TableDeadLetters
-from shared.config import Settings
 from shared.domain.friction.config import FrictionRules
 from shared.log.interface import LogEntry
-from shared.log.postgres import PostgresLogReader, PostgresLogWriter
-from shared.metrics import Metrics
+from shared.log.postgres import PostgresLogWriter
+from tests.support.aggregating import running, table_aggregator
 from tests.support.alertmanager import alertmanager
 from tests.support.clock import FakeClock
 from tests.support.embedded import Running, running_embedded
@@ -257,24 +254,11 @@ async def test_pagerduty_sees_trigger_acknowledge_resolve_with_one_dedup_key(
 
 async def test_an_overdue_timer_fires_once_after_a_restart(engine: AsyncEngine) -> None:
     clock = FakeClock(datetime(2026, 11, 1, 9, 0, tzinfo=UTC))
-    settings = Settings(consumer_group="g", rules=FrictionRules())
-
-    def aggregator() -> Any:
-        return build_aggregator(
-            settings,
-            engine=engine,
-            reader=PostgresLogReader(engine, "g", idle_seconds=0.005),
-            dead_letters=TableDeadLetters(),
-            metrics=Metrics(),
-            clock=clock,
-        )
 
     async def run_for(seconds: float) -> None:
-        stop = asyncio.Event()
-        task = asyncio.create_task(aggregator().run(stop))
-        await asyncio.sleep(seconds)
-        stop.set()
-        await task
+        # A new aggregator each time, as after a restart; batches as large as the default.
+        async with running(table_aggregator(engine, batch_max=5000, clock=clock)):
+            await asyncio.sleep(seconds)
 
     async def count(sql: str) -> int:
         async with engine.connect() as conn:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.aggregator.bootstrap import build_aggregator
 from services.aggregator.consumer import Aggregator
 from services.aggregator.dead_letters import TableDeadLetters
-from shared.clock import SystemClock
+from shared.clock import Clock, SystemClock
 from shared.config import Settings
 from shared.log.interface import LogEntry
 from shared.log.postgres import PostgresLogReader, PostgresLogWriter
@@ -20,7 +20,9 @@ from shared.metrics import Metrics
 from shared.schemas.log_event import LogEvent
 
 
-def table_aggregator(engine: AsyncEngine, batch_max: int = 500, **settings: Any) -> Aggregator:
+def table_aggregator(
+    engine: AsyncEngine, batch_max: int = 500, clock: Clock | None = None, **settings: Any
+) -> Aggregator:
     config = Settings(aggregator_batch_max=batch_max, consumer_group="g", **settings)
     return build_aggregator(
         config,
@@ -28,7 +30,7 @@ def table_aggregator(engine: AsyncEngine, batch_max: int = 500, **settings: Any)
         reader=PostgresLogReader(engine, "g", idle_seconds=0.005),
         dead_letters=TableDeadLetters(),
         metrics=Metrics(),
-        clock=SystemClock(),
+        clock=clock or SystemClock(),
     )
 
 
