@@ -95,17 +95,17 @@ def expected_maps(
         if touchpoint.product_id is not None:
             by_journey[(touchpoint.customer_id, touchpoint.product_id)].append(touchpoint)
     journeys = {
-        key: _as_stored(journey_to_json(journey.build(key[0], key[1], tps, DEFAULT_CATALOGUE)))
+        key: as_stored(journey_to_json(journey.build(key[0], key[1], tps, DEFAULT_CATALOGUE)))
         for key, tps in by_journey.items()
     }
     experiences = {
-        customer: _as_stored(experience_to_json(experience.build(customer, tps, DEFAULT_CATALOGUE)))
+        customer: as_stored(experience_to_json(experience.build(customer, tps, DEFAULT_CATALOGUE)))
         for customer, tps in by_customer.items()
     }
     return journeys, experiences
 
 
-def _as_stored(doc: Json) -> Json:
+def as_stored(doc: Json) -> Json:
     """A state document as its JSONB column gives it back."""
     stored: Json = orjson.loads(orjson.dumps(doc))
     return stored

@@ -1,9 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
-
 from shared.db.state_json import (
     experience_from_json,
     experience_to_json,
@@ -12,6 +8,7 @@ from shared.db.state_json import (
 )
 from shared.domain import experience, journey
 from shared.domain.stages import DEFAULT_CATALOGUE
+from tests.support.events import as_stored
 from tests.support.touchpoints import touch
 
 TOUCHPOINTS = [
@@ -23,25 +20,20 @@ TOUCHPOINTS = [
 ]
 
 
-def stored(doc: dict[str, Any]) -> Any:
-    """The document as the JSONB column gives it back."""
-    return orjson.loads(orjson.dumps(doc))
-
-
 def test_journey_round_trips() -> None:
     state = journey.build("c1", "p1", TOUCHPOINTS, DEFAULT_CATALOGUE)
 
-    assert journey_from_json(stored(journey_to_json(state))) == state
+    assert journey_from_json(as_stored(journey_to_json(state))) == state
 
 
 def test_experience_round_trips() -> None:
     state = experience.build("c1", TOUCHPOINTS, DEFAULT_CATALOGUE)
 
-    assert experience_from_json(stored(experience_to_json(state))) == state
+    assert experience_from_json(as_stored(experience_to_json(state))) == state
 
 
 def test_times_are_stored_as_iso_8601() -> None:
-    doc = stored(journey_to_json(journey.build("c1", "p1", TOUCHPOINTS, DEFAULT_CATALOGUE)))
+    doc = as_stored(journey_to_json(journey.build("c1", "p1", TOUCHPOINTS, DEFAULT_CATALOGUE)))
 
     assert doc["started_at"] == TOUCHPOINTS[0].occurred_at.isoformat()
     assert doc["steps"][1][3] == TOUCHPOINTS[1].occurred_at.isoformat()
