@@ -10,16 +10,19 @@ never skip an acknowledged event.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Sequence
 
+import asyncpg
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db.engine import driver_connection
 from shared.db.offsets import load_offsets
 from shared.log.interface import LogBatch, LogEntry, LogRecord, LogUnavailable
+from shared.transient import is_transient
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ class PostgresLogWriter:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._held: AsyncConnection | None = None
+        self._held_driver: asyncpg.Connection | None = None
 
     @property
     def pending(self) -> int:
@@ -63,6 +68,7 @@ class PostgresLogWriter:
         self._wakeup.set()
         await asyncio.wait({self._task})
         self._task = None
+        await self._drop_connection()
 
     async def check_ready(self) -> None:
         if self._task is None or self._task.done():
@@ -123,21 +129,51 @@ class PostgresLogWriter:
             self._pending -= len(entries)
 
     async def _write(self, entries: Sequence[LogEntry]) -> None:
+        try:
+            await self._insert(await self._connection(), entries)
+        except Exception as exc:
+            await self._drop_connection()
+            if not is_transient(exc):
+                raise
+            # The held connection died (say, PostgreSQL restarted): one more try on a
+            # new one. Should the first attempt have committed after all, its entries
+            # are in the log twice, and the aggregator drops the repeated event ids.
+            await self._insert(await self._connection(), entries)
+
+    async def _connection(self) -> asyncpg.Connection:
+        # The writer holds one connection: a pool checkout would add a ping before and
+        # a rollback after every group, three round trips where one will do.
+        if self._held is not None and self._held_driver is not None:
+            if not self._held_driver.is_closed():
+                return self._held_driver
+            await self._drop_connection()
+        self._held = await self._engine.connect()
+        self._held_driver = await driver_connection(self._held)
+        return self._held_driver
+
+    async def _drop_connection(self) -> None:
+        held, self._held, self._held_driver = self._held, None, None
+        if held is not None:
+            with contextlib.suppress(Exception):
+                await held.invalidate()
+            with contextlib.suppress(Exception):
+                await held.close()
+
+    @staticmethod
+    async def _insert(driver: asyncpg.Connection, entries: Sequence[LogEntry]) -> None:
         # One statement in its own transaction: a single round trip per group, where
         # BEGIN, UPDATE, COPY and COMMIT took five. It holds the head row's lock until
         # it commits, so groups still commit in position order.
-        async with self._engine.connect() as conn:
-            driver = await driver_connection(conn)
-            await driver.execute(
-                "WITH head AS (UPDATE event_log_head SET position = position + $1 "
-                "WHERE id = 1 RETURNING position) "
-                "INSERT INTO event_log (position, key, value) "
-                "SELECT head.position - $1 + e.n, e.key, e.value "
-                "FROM head, unnest($2::bytea[], $3::bytea[]) WITH ORDINALITY AS e(key, value, n)",
-                len(entries),
-                [e.key for e in entries],
-                [e.value for e in entries],
-            )
+        await driver.execute(
+            "WITH head AS (UPDATE event_log_head SET position = position + $1 "
+            "WHERE id = 1 RETURNING position) "
+            "INSERT INTO event_log (position, key, value) "
+            "SELECT head.position - $1 + e.n, e.key, e.value "
+            "FROM head, unnest($2::bytea[], $3::bytea[]) WITH ORDINALITY AS e(key, value, n)",
+            len(entries),
+            [e.key for e in entries],
+            [e.value for e in entries],
+        )
 
 
 class PostgresLogReader:

@@ -129,3 +129,29 @@ async def test_append_fails_fast_when_the_database_is_unreachable(clean_database
         await writer.stop()
         await engine.dispose()
         await proxy.stop()
+
+
+@pytest.mark.allow_error_logs
+async def test_the_writer_replaces_its_connection_when_postgres_drops_it(
+    engine: AsyncEngine,
+) -> None:
+    writer = PostgresLogWriter(engine)
+    await writer.start()
+    reader = PostgresLogReader(engine, "g")
+    await reader.start()
+    try:
+        await writer.append(_entries("before", 1))
+        async with engine.connect() as conn:
+            # As a restart of PostgreSQL would: every other session is ended.
+            await conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+        await writer.append(_entries("after", 2))
+
+        batch = await reader.read(100, 1.0)
+    finally:
+        await writer.stop()
+
+    assert [r.value for r in batch.records] == [b"before-0", b"after-0", b"after-1"]
