@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import socket
 import statistics
@@ -17,6 +18,7 @@ import httpx
 
 from shared.db.local_server import start_local_postgres, stop_local_postgres
 from shared.db.migrate import migrate
+from shared.gc_tuning import tune_for_batches
 
 READ_KEY = "bench-read-key"
 WRITE_KEY = "bench-write-key"
@@ -34,6 +36,20 @@ def embedded_postgres() -> Iterator[str]:
             # Stopped before the next benchmark starts, so that its autovacuum does
             # not run beside the next one's measurements.
             stop_local_postgres(Path(data_dir))
+
+
+@contextlib.contextmanager
+def collected_like_the_services() -> Iterator[None]:
+    """The cycle collector tuned as journeymap's services tune theirs, for the timed
+    work done in this process: otherwise its big heap (a million events) is rescanned
+    over and over, and a baseline or floor measured here would be slowed by that."""
+    thresholds = gc.get_threshold()
+    tune_for_batches()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def free_port() -> int:

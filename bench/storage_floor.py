@@ -1,0 +1,105 @@
+"""The aggregator's storage floor: what keeping the maps in PostgreSQL costs, with
+nothing computed.
+
+For every event the aggregator stores the touchpoint, reads its customer's journey,
+experience and rule memory (100,000 customers' states are more than memory may hold:
+it must stay flat as customers grow) and writes them back, in one transaction per
+batch with the offsets (what makes a crash or redelivery count every event exactly
+once). This replays exactly that storage with the aggregator's own statements and
+codecs, in batches of its size in log order, writing back the final documents (read
+once beforehand). Nothing else is timed: no log reading, event decoding, folding,
+rules, timers or figures; and two transactions are in flight at once, one per core.
+The aggregator cannot beat this on the same PostgreSQL and machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zlib import crc32
+
+from bench.harness import collected_like_the_services
+from services.aggregator import friction_store, store
+from services.aggregator.store import JourneyRow
+from shared.config import Settings
+from shared.db.engine import create_engine, driver_connection
+from shared.domain.friction.engine import FrictionEngine
+from shared.domain.journey_stats import funnel_facts
+from shared.domain.touchpoint import Touchpoint
+
+BATCH = 5000  # the aggregator's default batch (aggregator_batch_max)
+# Transactions in flight: one per core, each lane its own customers (like two
+# aggregators on two partitions), so the bound uses the whole machine.
+LANES = 2
+
+
+@dataclass(frozen=True)
+class StorageFloor:
+    events_per_second: float
+    python_seconds_per_event: float  # this process's CPU: encoding, decoding, asyncpg
+
+
+async def storage_floor(url: str, touchpoints: Sequence[Touchpoint]) -> StorageFloor:
+    """The maps' storage alone, replayed over the stored maps of `touchpoints` (which
+    the aggregator has consumed); the tables are emptied and refilled."""
+    settings = Settings(database_url=url)
+    catalogue = settings.stage_model.catalogue()
+    engine = create_engine(url, pool_size=LANES)
+    try:
+        async with engine.begin() as sa_conn:
+            conn = await driver_connection(sa_conn)
+            journey_keys = {(t.customer_id, t.product_id) for t in touchpoints if t.product_id}
+            customers = {t.customer_id for t in touchpoints}
+            journeys = {
+                key: JourneyRow(stored.state, None, funnel_facts(stored.state, catalogue))
+                for key, stored in (await store.load_latest_journeys(conn, journey_keys)).items()
+            }
+            experiences, _ = await store.load_experiences(conn, customers)
+            memory = FrictionEngine(settings.rules, catalogue)
+            await friction_store.load_customers(conn, memory, customers)
+            await conn.execute("TRUNCATE touchpoints, journeys, experiences, friction_state")
+
+        async def store_batch(batch: Sequence[Touchpoint]) -> None:
+            journey_keys = {(t.customer_id, t.product_id) for t in batch if t.product_id}
+            customers = list(dict.fromkeys(t.customer_id for t in batch))
+            async with engine.begin() as sa_conn:
+                conn = await driver_connection(sa_conn)
+                await store.insert_touchpoints(conn, batch)
+                # Read (and decode) what the batch's customers have stored, as the
+                # aggregator must: their states outnumber what memory may hold.
+                stored = await store.load_latest_journeys(conn, journey_keys)
+                _, experience_versions = await store.load_experiences(conn, customers)
+                await friction_store.load_customers(
+                    conn, FrictionEngine(settings.rules, catalogue), customers
+                )
+                read_at = {
+                    (*key, journey.state.instance): journey.version
+                    for key, journey in stored.items()
+                }
+                await store.save_journeys(conn, [journeys[k] for k in journey_keys], read_at)
+                await store.save_experiences(
+                    conn, [experiences[c] for c in customers], experience_versions
+                )
+                await friction_store.save(conn, _memory_of(memory, customers))
+
+        async def lane(number: int) -> None:
+            mine = [t for t in touchpoints if crc32(t.customer_id.encode()) % LANES == number]
+            for i in range(0, len(mine), BATCH):
+                await store_batch(mine[i : i + BATCH])
+
+        with collected_like_the_services():
+            start, cpu_start = time.perf_counter(), time.process_time()
+            await asyncio.gather(*(lane(number) for number in range(LANES)))
+            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        return StorageFloor(len(touchpoints) / elapsed, cpu / len(touchpoints))
+    finally:
+        await engine.dispose()
+
+
+def _memory_of(memory: FrictionEngine, customers: Sequence[str]) -> FrictionEngine:
+    """An engine holding only these customers' rule memory (no timers), for saving."""
+    subset = FrictionEngine(memory.rules, memory.catalogue)
+    subset.customers = {c: memory.customers[c] for c in customers if c in memory.customers}
+    return subset
