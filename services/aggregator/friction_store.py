@@ -42,12 +42,14 @@ async def load_timers(
     customers: Iterable[str] = (),
 ) -> None:
     """Timers of these partitions that are due by `due_by` or belong to `customers`."""
-    # Two indexed lookups: an OR of them would scan the whole table.
+    # Two indexed lookups: an OR of them would scan the whole table. The customers are
+    # joined, not matched with `= ANY`: on a table not yet analysed PostgreSQL chose a
+    # scan that compared every timer with every customer of the batch, seconds a batch.
     rows = await conn.fetch(
         f"SELECT {_TIMER_COLUMNS} FROM timers WHERE key IN ("
         "SELECT key FROM timers WHERE partition = ANY($1::int[]) AND due_at <= $2 UNION "
-        "SELECT key FROM timers WHERE customer_id = ANY($3::text[]) "
-        "AND partition = ANY($1::int[]))",
+        "SELECT t.key FROM timers t JOIN unnest($3::text[]) AS c(id) ON t.customer_id = c.id "
+        "WHERE t.partition = ANY($1::int[]))",
         list(partitions),
         due_by,
         list(customers),
