@@ -42,13 +42,7 @@ async def _measure(url: str, seconds: int, scale: float) -> list[Row]:
     raw_rate = await _raw_insert_rate(url, max(10_000, int(200_000 * scale)))
     env = harness.service_env(url, rate_limit_per_second="1e9", rate_limit_burst="1000000000")
     async with harness.journeymap("up", env) as base_url:
-        before = await _logged(url)
-        single_rps, single_done = await wrk(base_url, 1, seconds)
-        middle = await _logged(url)
-        batch_rps, batch_done = await wrk(base_url, 100, seconds)
-        after = await _logged(url)
-    check_logged("single", middle - before, single_done)
-    check_logged("batch", (after - middle) // 100, batch_done)
+        single_rps, batch_rps = await _logged_runs("journeymap up", url, base_url, seconds)
     # The same door without the aggregator in its process: what ingest itself costs.
     async with harness.journeymap("ingest", env) as base_url:
         alone_single, _ = await wrk(base_url, 1, seconds)
@@ -58,13 +52,7 @@ async def _measure(url: str, seconds: int, scale: float) -> list[Row]:
     port = harness.free_port()
     durable = [*bare[:3], "bench.durable_app:app", "--port", str(port), *bare[6:]]
     async with harness.served(durable, port, harness.service_env(url)) as durable_url:
-        before = await _logged(url)
-        durable_single, single_done = await wrk(durable_url, 1, seconds)
-        middle = await _logged(url)
-        durable_batch, batch_done = await wrk(durable_url, 100, seconds)
-        after = await _logged(url)
-    check_logged("floor, single", middle - before, single_done)
-    check_logged("floor, batch", (after - middle) // 100, batch_done)
+        durable_single, durable_batch = await _logged_runs("the floor", url, durable_url, seconds)
     return [
         Row("single-event ingest (64 connections)", single_rps, "req/s", bare_rps,
             "bare FastAPI", ">= 0.6 x baseline", single_rps >= 0.6 * bare_rps),
@@ -79,6 +67,18 @@ async def _measure(url: str, seconds: int, scale: float) -> list[Row]:
         Row("  bare FastAPI + durable append (the floor), batches", durable_batch * 100,
             "ev/s", raw_rate, "asyncpg executemany", "(information)", True),
     ]  # fmt: skip
+
+
+async def _logged_runs(name: str, url: str, base_url: str, seconds: int) -> tuple[float, float]:
+    """Requests/s of single events, then of batches; void unless the log holds them all."""
+    before = await _logged(url)
+    single_rps, single_done = await wrk(base_url, 1, seconds)
+    middle = await _logged(url)
+    batch_rps, batch_done = await wrk(base_url, 100, seconds)
+    after = await _logged(url)
+    check_logged(f"{name}, single", middle - before, single_done)
+    check_logged(f"{name}, batch", (after - middle) // 100, batch_done)
+    return single_rps, batch_rps
 
 
 def check_logged(name: str, logged: int, completed: int) -> None:
