@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.db.engine import driver_connection
 from shared.db.offsets import load_offsets
 from shared.log.interface import LogBatch, LogEntry, LogRecord, LogUnavailable
-from shared.transient import is_transient
 
 logger = logging.getLogger(__name__)
 
@@ -129,15 +128,18 @@ class PostgresLogWriter:
             self._pending -= len(entries)
 
     async def _write(self, entries: Sequence[LogEntry]) -> None:
+        reused = self._held_driver is not None
         try:
             await self._insert(await self._connection(), entries)
-        except Exception as exc:
+        except Exception:
             await self._drop_connection()
-            if not is_transient(exc):
+            if not reused:
                 raise
-            # The held connection died (say, PostgreSQL restarted): one more try on a
-            # new one. Should the first attempt have committed after all, its entries
-            # are in the log twice, and the aggregator drops the repeated event ids.
+            # The held connection may have died since its last use (PostgreSQL
+            # restarted, or ended the session), which shows as any of several errors
+            # depending on how far asyncpg got in noticing: one more try on a new
+            # connection. Should the first attempt have committed after all, its
+            # entries are in the log twice, and the aggregator drops the repeats.
             await self._insert(await self._connection(), entries)
 
     async def _connection(self) -> asyncpg.Connection:
