@@ -29,7 +29,6 @@ from shared.domain.friction.engine import FrictionEngine
 from shared.domain.journey_stats import funnel_facts
 from shared.domain.touchpoint import Touchpoint
 
-BATCH = 5000  # the aggregator's default batch (aggregator_batch_max)
 # Transactions in flight: one per core, each lane its own customers (like two
 # aggregators on two partitions), so the bound uses the whole machine.
 LANES = 2
@@ -89,8 +88,9 @@ async def storage_floor(url: str, touchpoints: Sequence[Touchpoint]) -> StorageF
             lanes[crc32(touchpoint.customer_id.encode()) % LANES].append(touchpoint)
 
         async def run_lane(mine: list[Touchpoint]) -> None:
-            for i in range(0, len(mine), BATCH):
-                await store_batch(mine[i : i + BATCH])
+            size = settings.aggregator_batch_max  # the aggregator's own batch
+            for i in range(0, len(mine), size):
+                await store_batch(mine[i : i + size])
 
         with collected_like_the_services():
             start, cpu_start = time.perf_counter(), time.process_time()

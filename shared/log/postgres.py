@@ -145,7 +145,7 @@ class PostgresLogWriter:
     async def _connection(self) -> asyncpg.Connection:
         # The writer holds one connection: a pool checkout would add a ping before and
         # a rollback after every group, three round trips where one will do.
-        if self._held is not None and self._held_driver is not None:
+        if self._held_driver is not None:
             if not self._held_driver.is_closed():
                 return self._held_driver
             await self._drop_connection()
