@@ -10,6 +10,9 @@ from collections.abc import AsyncIterator
 import uvicorn
 from fastapi import FastAPI
 
+from shared.config import HttpLimits
+from shared.web.server import server_config
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -19,10 +22,17 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
-    """Run `app` (lifespan included) on a free port; yield its base URL."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=free_port(), log_config=None, access_log=False, lifespan="on"
+async def serve(app: FastAPI, limits: HttpLimits | None = None) -> AsyncIterator[str]:
+    """Run `app` (lifespan included) on a free port, as journeymap serves it (within
+    `limits`, by default the defaults); yield its base URL."""
+    config = server_config(
+        app,
+        host="127.0.0.1",
+        port=free_port(),
+        limits=limits or HttpLimits(),
+        log_config=None,
+        access_log=False,
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
