@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from shared.schemas.alert_event import AlertView
+from shared.schemas.common import StorableText
 
 JourneyStatusName = Literal["open", "converted", "abandoned"]
 
@@ -182,10 +183,10 @@ class AlertDetail(AlertView):
 class AlertAction(BaseModel):
     """Who acts on the alert, and why."""
 
-    by: str | None = Field(
+    by: StorableText | None = Field(
         default=None, max_length=200, description="Defaults to the API key's name."
     )
-    note: str | None = Field(default=None, max_length=2000)
+    note: StorableText | None = Field(default=None, max_length=2000)
 
 
 class DeliveryPage(BaseModel):

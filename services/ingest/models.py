@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from shared.schemas.native import TouchpointIn
-
-
-class FieldError(BaseModel):
-    field: str = Field(description="Dotted path of the bad field ('event' for the whole event).")
-    message: str
+from shared.web.problems import FieldError, Problem
 
 
 class RejectedEvent(BaseModel):
@@ -26,10 +24,19 @@ class IngestResult(BaseModel):
     rejected: list[RejectedEvent] = Field(default_factory=list)
 
 
-class ErrorBody(BaseModel):
-    detail: str = Field(description="What is wrong, and what to do about it.")
-    code: str = Field(description="A stable machine-readable reason.")
-    rejected: list[RejectedEvent] = Field(default_factory=list)
+class IngestProblem(Problem):
+    """A refused request; nothing in it was accepted."""
+
+    rejected: list[RejectedEvent] = Field(
+        default_factory=list, description="Each refused event, when events were refused."
+    )
+
+
+class SegmentProblem(IngestProblem):
+    """A refused request, also in the shape Segment's clients read."""
+
+    success: Literal[False] = False
+    message: str = Field(description="The same as `detail`.")
 
 
 class EventBatch(BaseModel):

@@ -8,12 +8,19 @@ from fastapi.responses import JSONResponse
 
 from services.ingest.errors import RequestRefused
 from services.ingest.flow import Accepted
-from services.ingest.models import ErrorBody, IngestResult
+from services.ingest.models import IngestResult
 from services.ingest.throttle import rate_headers
+from shared.web.problems import PROBLEM_JSON, problem_body
 
 
-def _respond(body: Any, status: int, headers: dict[str, str], origin: str | None) -> JSONResponse:
-    response = JSONResponse(body, status_code=status, headers=headers)
+def _respond(
+    body: Any,
+    status: int,
+    headers: dict[str, str],
+    origin: str | None,
+    media_type: str = "application/json",
+) -> JSONResponse:
+    response = JSONResponse(body, status_code=status, headers=headers, media_type=media_type)
     if origin is not None:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Vary"] = "Origin"
@@ -30,9 +37,15 @@ def native_result(accepted: Accepted, origin: str | None) -> JSONResponse:
     return _respond(result.model_dump(mode="json"), status, rate_headers(accepted.rate), origin)
 
 
+def _problem(refusal: RequestRefused, **extensions: Any) -> dict[str, Any]:
+    rejected = [r.model_dump(mode="json") for r in refusal.rejected]
+    return problem_body(
+        refusal.status, refusal.code, refusal.message, rejected=rejected, **extensions
+    )
+
+
 def native_error(refusal: RequestRefused, origin: str | None) -> JSONResponse:
-    body = ErrorBody(detail=refusal.message, code=refusal.code, rejected=refusal.rejected)
-    return _respond(body.model_dump(mode="json"), refusal.status, refusal.headers, origin)
+    return _respond(_problem(refusal), refusal.status, refusal.headers, origin, PROBLEM_JSON)
 
 
 def segment_result(accepted: Accepted, origin: str | None) -> JSONResponse:
@@ -44,7 +57,6 @@ def segment_result(accepted: Accepted, origin: str | None) -> JSONResponse:
 
 
 def segment_error(refusal: RequestRefused, origin: str | None) -> JSONResponse:
-    body: dict[str, Any] = {"success": False, "code": refusal.code, "message": refusal.message}
-    if refusal.rejected:
-        body["rejected"] = [r.model_dump(mode="json") for r in refusal.rejected]
-    return _respond(body, refusal.status, refusal.headers, origin)
+    """Problem details, with the `success` and `message` Segment's clients read."""
+    body = _problem(refusal, success=False, message=refusal.message)
+    return _respond(body, refusal.status, refusal.headers, origin, PROBLEM_JSON)

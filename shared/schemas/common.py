@@ -5,13 +5,27 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 # PostgreSQL text cannot hold U+0000; JSON writes it as this escape. Events holding it
 # are refused at ingest and dead-lettered by the aggregator.
 NUL_ESCAPE = b"\\u0000"
 
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def storable(value: str) -> str:
+    """Text PostgreSQL can store: no NUL, no lone surrogate."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character (\\u0000), which cannot be stored; remove it")
+    try:
+        value.encode()
+    except UnicodeEncodeError as error:
+        raise ValueError("is not valid Unicode text (a lone surrogate)") from error
+    return value
+
+
+StorableText = Annotated[str, AfterValidator(storable)]
 EventType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,99}$")]
 Channel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,49}$")]
 Sentiment = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]

@@ -7,7 +7,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
-from fastapi import Header, HTTPException, status
+from fastapi import Depends, HTTPException, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.web.openapi import BEARER
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +78,18 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
+# Declares the Bearer key in the OpenAPI schema; a missing key is answered below.
+BEARER_SCHEME = HTTPBearer(scheme_name=BEARER, auto_error=False)
+
+
 def require_scope(keys: KeyStore, scope: str) -> Callable[..., Awaitable[Principal]]:
     """A FastAPI dependency admitting only keys with `scope`."""
 
     async def dependency(
-        authorization: Annotated[str | None, Header()] = None,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER_SCHEME)],
     ) -> Principal:
-        token = bearer_token(authorization)
-        if token is None:
+        token = credentials.credentials.strip() if credentials else None
+        if not token:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 detail="missing API key: send 'Authorization: Bearer <key>'",

@@ -16,8 +16,10 @@ from fastapi.telemetry import TelemetryConfig
 from pydantic import BaseModel
 
 from shared.metrics import Metrics
+from shared.web.nul_guard import RefuseNul
 from shared.web.openapi import document_models
 from shared.web.ops import ReadinessCheck, ops_router
+from shared.web.problems import answer_with_problems
 
 Step = Callable[[], Awaitable[None]]
 
@@ -63,5 +65,7 @@ def service_app(title: str, components: Sequence[Component], metrics: Metrics) -
             app.include_router(router)
         checks.update(component.checks)
     app.include_router(ops_router(metrics.registry, checks))
+    answer_with_problems(app)
+    app.add_middleware(RefuseNul)
     document_models(app, [model for c in components for model in c.documented_bodies])
     return app

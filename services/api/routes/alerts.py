@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
@@ -21,11 +21,15 @@ from shared.domain.alerts import (
 from shared.domain.friction.config import RULES
 from shared.schemas.alert_event import AlertView, alert_view
 from shared.web.auth import Principal, require_scope
-from shared.web.cursor import decode_cursor, encode_cursor
+from shared.web.cursor import cursor_int, cursor_time, decode_cursor, encode_cursor
+from shared.web.problems import BIGINT_MAX, declared
 from shared.web.timerange import check_range
 
-AlertId = Annotated[int, Path(ge=1)]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No alert with this id"}}
+AlertId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
+NOT_FOUND = declared(404, why={404: "No alert with this id"})
+
+
+CONFLICT = "The alert is not in a state that allows this"
 
 
 def alerts_router(ctx: ApiContext) -> APIRouter:
@@ -60,8 +64,8 @@ def alerts_router(ctx: ApiContext) -> APIRouter:
         check_range(since, until)
         after = None
         if cursor is not None:
-            last_seen, alert_id = decode_cursor(cursor, 2)
-            after = (datetime.fromisoformat(last_seen), int(alert_id))
+            last_seen, alert_id = decode_cursor(cursor, cursor_time, cursor_int)
+            after = (last_seen, alert_id)
         where = alert_queries.AlertFilter(
             status=[s.value for s in status_ or ()],
             severity=[s.value for s in severity or ()],
@@ -123,10 +127,7 @@ def alerts_router(ctx: ApiContext) -> APIRouter:
             )
         return alert_view(stored, base_url)
 
-    conflict: dict[int | str, dict[str, Any]] = {
-        **NOT_FOUND,
-        409: {"description": "The alert is not in a state that allows this"},
-    }
+    conflict = declared(404, 409, why={404: "No alert with this id", 409: CONFLICT})
 
     @router.post(
         "/alerts/{alert_id}/acknowledge",

@@ -13,8 +13,9 @@ from services.api import models, presenters, queries
 from services.api.context import ApiContext
 from shared.db.engine import driver_connection
 from shared.web.auth import Principal, require_scope
-from shared.web.cursor import decode_cursor, encode_cursor
+from shared.web.cursor import cursor_int, cursor_text, cursor_time, decode_cursor, encode_cursor
 from shared.web.etag import etag_for, not_modified, tagged
+from shared.web.problems import INT_MAX, declared
 from shared.web.timerange import check_range
 
 CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
@@ -29,7 +30,7 @@ def unknown_customer(customer_id: str) -> HTTPException:
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified since the ETag sent in If-None-Match"},
-    404: {"description": "No touchpoint has been seen for this customer (or product)"},
+    **declared(404, why={404: "No touchpoint has been seen for this customer (or product)"}),
 }
 
 
@@ -84,8 +85,7 @@ def customers_router(ctx: ApiContext) -> APIRouter:
             return unchanged
         after = None
         if cursor is not None:
-            product, instance = decode_cursor(cursor, 2)
-            after = (str(product), int(instance))
+            after = decode_cursor(cursor, cursor_text, cursor_int)
         async with ctx.engine.connect() as sa_conn:
             found = await queries.journeys(
                 await driver_connection(sa_conn), customer_id, after=after, limit=limit + 1
@@ -111,7 +111,9 @@ def customers_router(ctx: ApiContext) -> APIRouter:
         customer_id: CustomerId,
         product_id: ProductId,
         _: reader,
-        instance: Annotated[int | None, Query(ge=0, description="Which journey")] = None,
+        instance: Annotated[
+            int | None, Query(ge=0, le=INT_MAX, description="Which journey")
+        ] = None,
     ) -> Response:
         etag, unchanged = await versioned(request, customer_id)
         if unchanged:
@@ -150,8 +152,7 @@ def customers_router(ctx: ApiContext) -> APIRouter:
             return unchanged
         before = None
         if cursor is not None:
-            at, event_id = decode_cursor(cursor, 2)
-            before = (datetime.fromisoformat(at), str(event_id))
+            before = decode_cursor(cursor, cursor_time, cursor_text)
         async with ctx.engine.connect() as sa_conn:
             found = await queries.timeline(
                 await driver_connection(sa_conn),

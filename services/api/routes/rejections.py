@@ -8,7 +8,7 @@ from services.api import models
 from services.api.context import ApiContext
 from shared.db.engine import driver_connection
 from shared.web.auth import Principal, require_scope
-from shared.web.cursor import decode_cursor, encode_cursor
+from shared.web.cursor import cursor_int, decode_cursor, encode_cursor
 
 
 def rejections_router(ctx: ApiContext) -> APIRouter:
@@ -26,7 +26,7 @@ def rejections_router(ctx: ApiContext) -> APIRouter:
         cursor: Annotated[str | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> models.RejectedEventPage:
-        before = int(decode_cursor(cursor, 1)[0]) if cursor else None
+        before = decode_cursor(cursor, cursor_int)[0] if cursor else None
         async with ctx.engine.connect() as sa_conn:
             conn = await driver_connection(sa_conn)
             rows = await conn.fetch(
