@@ -62,6 +62,13 @@ def _gunzip(data: bytes, max_bytes: int) -> bytes:
         )
     if not inflater.eof:
         raise RequestRefused(400, "invalid_gzip", "gzip body is truncated")
+    if inflater.unused_data:
+        raise RequestRefused(
+            400,
+            "invalid_gzip",
+            f"{len(inflater.unused_data)} bytes follow the end of the gzip stream; "
+            "send one gzip stream and nothing after it",
+        )
     return body
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.ingest.context import IngestContext
-from services.ingest.rejections import RejectionStore
+from services.ingest.rejections import RejectionStore, Retention
 from services.ingest.routes import events, segment, support
 from services.ingest.routes.cors import cors_router
 from services.ingest.routes.events import events_router
@@ -43,6 +44,12 @@ def build_log_writer(settings: Settings, engine: AsyncEngine) -> EventLogWriter:
     return PostgresLogWriter(engine, batch_max=settings.log_append_batch_max)
 
 
+def door_paths(routers: list[APIRouter]) -> list[str]:
+    return [
+        route.path for router in routers for route in router.routes if isinstance(route, APIRoute)
+    ]
+
+
 def ingest_component(
     settings: Settings, *, engine: AsyncEngine, keys: KeyStore, metrics: Metrics, clock: Clock
 ) -> Component:
@@ -54,16 +61,19 @@ def ingest_component(
         keys=keys,
         metrics=metrics,
         clock=clock,
-        rejections=RejectionStore(engine),
+        rejections=RejectionStore(
+            engine,
+            Retention(
+                settings.rejections_max_age,
+                settings.rejections_max_per_key,
+                settings.rejections_payload_bytes,
+            ),
+        ),
         throttle=Throttle(settings.rate_limit_per_second, settings.rate_limit_burst),
     )
+    doors = [events_router(context), segment_router(context), support_router(context)]
     return Component(
-        routers=[
-            events_router(context),
-            segment_router(context),
-            support_router(context),
-            cors_router(context),
-        ],
+        routers=[*doors, cors_router(context, door_paths(doors))],
         checks={"event log": writer.check_ready},
         start=[writer.start],
         stop=[writer.stop],

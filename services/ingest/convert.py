@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from services.ingest.normalise import checked_time, normalise
+from services.ingest.normalise import TimeBounds, checked_time, normalise
 from shared.schemas.common import TouchpointFields
 from shared.schemas.log_event import LogEvent
 from shared.schemas.native import TouchpointIn
@@ -15,13 +15,13 @@ from shared.schemas.support import INTERACTION_TYPES, SupportInteractionIn, Surv
 
 
 def native_event(
-    item: Any, *, received_at: datetime, source: str, max_future_skew: timedelta
+    item: Any, *, received_at: datetime, source: str, time_bounds: TimeBounds
 ) -> LogEvent:
     return normalise(
         TouchpointIn.model_validate(item),
         received_at=received_at,
         source=source,
-        max_future_skew=max_future_skew,
+        time_bounds=time_bounds,
     )
 
 
@@ -55,7 +55,7 @@ def _log_event(
 
 
 def interaction_event(
-    item: Any, *, received_at: datetime, source: str, max_future_skew: timedelta
+    item: Any, *, received_at: datetime, source: str, time_bounds: TimeBounds
 ) -> LogEvent:
     interaction = SupportInteractionIn.model_validate(item)
     event_type, default_channel = INTERACTION_TYPES[interaction.kind]
@@ -65,7 +65,7 @@ def interaction_event(
         event_type=event_type,
         channel=interaction.channel or default_channel,
         occurred_at=checked_time(
-            interaction.timestamp, interaction.sent_at, received_at, max_future_skew
+            interaction.timestamp, interaction.sent_at, received_at, time_bounds
         ),
         received_at=received_at,
         source=source,
@@ -74,7 +74,7 @@ def interaction_event(
 
 
 def survey_event(
-    item: Any, *, received_at: datetime, source: str, max_future_skew: timedelta
+    item: Any, *, received_at: datetime, source: str, time_bounds: TimeBounds
 ) -> LogEvent:
     survey = SurveyIn.model_validate(item)
     return _log_event(
@@ -82,7 +82,7 @@ def survey_event(
         event_id=survey.response_id,
         event_type="survey_response",
         channel=survey.channel,
-        occurred_at=checked_time(survey.timestamp, survey.sent_at, received_at, max_future_skew),
+        occurred_at=checked_time(survey.timestamp, survey.sent_at, received_at, time_bounds),
         received_at=received_at,
         source=source,
         extra={"survey": survey.survey, "comment": survey.comment},

@@ -14,13 +14,21 @@ class RequestRefused(JourneymapError):
     """The whole request is refused; nothing in it was accepted."""
 
     def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        settled: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
-        self.headers = headers or {}
+        self.headers = dict(headers or {})
+        # True when the request already paid its rate limit and its events are kept.
+        self.settled = settled
         self.rejected: list[RejectedEvent] = []
 
     def with_rejected(self, rejected: list[RejectedEvent]) -> Self:

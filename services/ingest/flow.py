@@ -4,7 +4,6 @@ validate each item, append the valid ones durably, and keep the refused ones.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,13 +11,16 @@ from services.ingest.context import IngestContext
 from services.ingest.errors import RequestRefused
 from services.ingest.models import RejectedEvent
 from services.ingest.rejections import Rejection
+from services.ingest.throttle import rate_headers
 from services.ingest.validate import Convert, validate_items
-from shared.log.interface import LogEntry, LogUnavailable
+from shared.log.interface import LogUnavailable
 from shared.ratelimit import Decision
 from shared.schemas.log_event import LogEvent
 from shared.web.auth import Principal
 
 RETRY_AFTER_SECONDS = "1"
+# Refusals of unusable requests, which are kept in the rejections store.
+KEPT_STATUSES = frozenset({400, 413, 415, 422})
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +73,8 @@ class IngestFlow:
             )
         if not items:
             raise RequestRefused(422, "empty_batch", "the batch is empty: send at least one event")
-        rate = ctx.throttle.take(principal, len(items), asyncio.get_running_loop().time())
-        validated = validate_items(items, convert, max_event_bytes=ctx.settings.max_event_bytes)
+        rate = ctx.throttle.take(principal, len(items), self._seconds())
+        validated = validate_items(items, convert, ctx.item_limits)
         received_at = ctx.clock.now()
         if validated.rejected:
             metrics.ingest_events.labels("rejected", "invalid_event").inc(len(validated.rejected))
@@ -80,13 +82,12 @@ class IngestFlow:
             validated.kept, source=principal.key_name, endpoint=endpoint, at=received_at
         )
         if not validated.events:
-            raise RequestRefused(422, "no_valid_event", "no event was accepted", {}).with_rejected(
-                validated.rejected
-            )
+            # Each event is kept already, and the request paid for them in events.
+            raise RequestRefused(
+                422, "no_valid_event", "no event was accepted", rate_headers(rate), settled=True
+            ).with_rejected(validated.rejected)
         try:
-            await ctx.writer.append(
-                [LogEntry(key=e.identity.encode(), value=e.to_bytes()) for e in validated.events]
-            )
+            await ctx.writer.append(validated.entries)
         except LogUnavailable as error:
             metrics.ingest_events.labels("rejected", "log_unavailable").inc(len(validated.events))
             raise RequestRefused(
@@ -94,19 +95,36 @@ class IngestFlow:
                 "log_unavailable",
                 f"{error}; nothing was accepted, retry the whole request",
                 {"Retry-After": RETRY_AFTER_SECONDS},
+                settled=True,
             ) from error
         metrics.ingest_events.labels("accepted", "").inc(len(validated.events))
         return Accepted(validated.events, validated.rejected, rate)
 
     async def refused(
         self, principal: Principal | None, endpoint: str, refusal: RequestRefused, body: bytes
-    ) -> None:
-        """Count a refused request; keep it when a known key sent something unusable."""
+    ) -> RequestRefused:
+        """Count a refused request and keep it when a known key sent something unusable.
+
+        An unusable request costs its key one event of its rate limit, so a flood of
+        junk is throttled like a flood of events, and the rejections store grows no
+        faster than the key's rate. Returns what to answer: a 429 once the bucket is
+        empty, and then nothing is kept.
+        """
+        if principal is not None and not refusal.settled and refusal.status in KEPT_STATUSES:
+            try:
+                rate = self._ctx.throttle.take(principal, 1, self._seconds())
+            except RequestRefused as limited:
+                refusal = limited
+            else:
+                refusal.headers.update(rate_headers(rate))
+                await self._ctx.rejections.record(
+                    [Rejection(None, None, f"{refusal.code}: {refusal.message}", body)],
+                    source=principal.key_name,
+                    endpoint=endpoint,
+                    at=self._ctx.clock.now(),
+                )
         self._ctx.metrics.ingest_events.labels("rejected", refusal.code).inc()
-        if principal is not None and refusal.status in (400, 413, 415, 422):
-            await self._ctx.rejections.record(
-                [Rejection(None, None, f"{refusal.code}: {refusal.message}", body)],
-                source=principal.key_name,
-                endpoint=endpoint,
-                at=self._ctx.clock.now(),
-            )
+        return refusal
+
+    def _seconds(self) -> float:
+        return self._ctx.clock.now().timestamp()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from shared.durations import human_duration
 from shared.schemas.log_event import LogEvent
 from shared.schemas.native import TouchpointIn
 
@@ -16,6 +18,25 @@ class EventRejected(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBounds:
+    """The event times ingest accepts: none before `earliest`, none too far ahead."""
+
+    earliest: datetime
+    max_future_skew: timedelta
+
+
+def type_name(value: object) -> str:
+    """A JSON value's kind, as a client would call it."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "null" if value is None else type(value).__name__
 
 
 def corrected_time(
@@ -33,21 +54,33 @@ def checked_time(
     timestamp: datetime | None,
     sent_at: datetime | None,
     received_at: datetime,
-    max_future_skew: timedelta,
+    bounds: TimeBounds,
     field: str = "timestamp",
 ) -> datetime:
-    """The corrected event time, refused when absurdly far in the future."""
+    """The corrected event time, refused when absurdly far in the past or the future.
+
+    The bounds are checked here because everything downstream (windows, timers, the
+    watermark) does arithmetic on event times: what passes here must never fail later.
+    """
     try:
         occurred_at = corrected_time(timestamp, sent_at, received_at)
     except OverflowError as error:
         raise EventRejected(
             field, "and sent_at are too far apart to correct; check the client clock"
         ) from error
-    if occurred_at - received_at > max_future_skew:
+    if occurred_at < bounds.earliest:
         raise EventRejected(
             field,
-            f"is {occurred_at - received_at} ahead of the server clock "
-            f"(at most {max_future_skew} is accepted); check the client clock or sent_at",
+            f"is {occurred_at.isoformat()}, before {bounds.earliest.isoformat()}, the earliest "
+            "event time accepted; check the client clock or sent_at",
+        )
+    if occurred_at - received_at > bounds.max_future_skew:
+        ahead = occurred_at - received_at
+        raise EventRejected(
+            field,
+            f"is {human_duration(ahead)} ahead of the server clock (at most "
+            f"{human_duration(bounds.max_future_skew)} is accepted); check the client clock "
+            "or sent_at",
         )
     # Stored and counted in UTC, whatever offset the client used.
     return occurred_at.astimezone(UTC)
@@ -58,9 +91,9 @@ def normalise(
     *,
     received_at: datetime,
     source: str,
-    max_future_skew: timedelta,
+    time_bounds: TimeBounds,
 ) -> LogEvent:
-    occurred_at = checked_time(event.timestamp, event.sent_at, received_at, max_future_skew)
+    occurred_at = checked_time(event.timestamp, event.sent_at, received_at, time_bounds)
     return LogEvent(
         event_id=event.event_id or str(uuid.uuid4()),
         customer_id=event.customer_id,

@@ -397,7 +397,10 @@ class RejectedEventRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
 
-    __table_args__ = (Index("ix_rejected_events_received", "received_at", "id"),)
+    __table_args__ = (
+        Index("ix_rejected_events_received", "received_at", "id"),
+        Index("ix_rejected_events_source", "source", "id"),
+    )
 
 
 class IdentityRow(Base):

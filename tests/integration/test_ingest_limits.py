@@ -3,9 +3,9 @@ and each refusal kept in the dead-letter store the API lists."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from shared.db.engine import create_engine
 from shared.db.key_store import create_key
+from tests.support.clock import FakeClock
 from tests.support.embedded import WRITE_KEY, Running, running_embedded
 from tests.support.maps import wait_until_consumed
 
@@ -174,8 +175,11 @@ async def test_the_segment_door_answers_as_segment_does(
 async def test_the_rate_limit_answers_429_with_an_honest_retry_after(
     clean_database: str,
 ) -> None:
+    # The bucket refills by the service's clock, which only the test moves: what the
+    # headers say is computed, not raced against the machine's speed.
+    clock = FakeClock()
     async with running_embedded(
-        clean_database, rate_limit_per_second=20, rate_limit_burst=50
+        clean_database, clock=clock, rate_limit_per_second=20, rate_limit_burst=50
     ) as service:
         first = await service.writer.post(
             "/v1/events", json={"batch": [event(n) for n in range(50)]}
@@ -192,11 +196,35 @@ async def test_the_rate_limit_answers_429_with_an_honest_retry_after(
         assert wait == 1  # 10 events at 20 per second
         assert limited.headers["X-RateLimit-Remaining"] == "0"
 
-        await asyncio.sleep(wait)
+        clock.advance(timedelta(seconds=wait))
         retried = await service.writer.post("/v1/events", json={"batch": second})
         assert retried.status_code == 202
+        assert retried.headers["X-RateLimit-Remaining"] == "10"  # 20 refilled, 10 spent
 
         assert await stored_ids(clean_database) == {f"e{n}" for n in range(60)}
+
+
+async def test_unusable_requests_spend_the_rate_limit_and_are_kept_only_within_it(
+    clean_database: str,
+) -> None:
+    clock = FakeClock()
+    junk = b"{" + b"x" * 40 * KB
+    async with running_embedded(
+        clean_database, clock=clock, rate_limit_per_second=2, rate_limit_burst=5
+    ) as service:
+        answers = [
+            await service.writer.post(
+                "/v1/events", content=junk, headers={"Content-Type": "application/json"}
+            )
+            for _ in range(20)
+        ]
+        assert [a.status_code for a in answers] == [400] * 5 + [429] * 15
+        assert answers[4].headers["X-RateLimit-Remaining"] == "0"
+        assert answers[5].headers["Retry-After"] == "1"
+        assert len(await rejections(service)) == 5
+
+        clock.advance(timedelta(seconds=1))
+        assert (await service.writer.post("/v1/events", json=event(1))).status_code == 202
 
 
 async def test_browsers_are_let_in_only_from_allowed_origins(clean_database: str) -> None:

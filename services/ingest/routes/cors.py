@@ -1,8 +1,11 @@
 """CORS preflights for the ingest doors, so browsers can send directly.
 
 A preflight carries no key, so it is answered for any origin that some write key
-allows; the request itself is then checked against its own key's origins.
+allows; the request itself is then checked against its own key's origins. Only the
+ingest paths answer preflights: the read API is not for browsers of other origins.
 """
+
+from collections.abc import Iterable
 
 from fastapi import APIRouter, Request, Response
 
@@ -11,11 +14,10 @@ from services.ingest.context import IngestContext
 MAX_AGE_SECONDS = "600"
 
 
-def cors_router(ctx: IngestContext) -> APIRouter:
+def cors_router(ctx: IngestContext, paths: Iterable[str]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
-    @router.options("/v1/{path:path}")
-    async def preflight(path: str, request: Request) -> Response:
+    async def preflight(request: Request) -> Response:
         origin = request.headers.get("origin")
         if origin is None:
             return Response(status_code=204)
@@ -33,4 +35,6 @@ def cors_router(ctx: IngestContext) -> APIRouter:
             },
         )
 
+    for path in paths:
+        router.add_api_route(path, preflight, methods=["OPTIONS"])
     return router

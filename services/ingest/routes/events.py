@@ -11,35 +11,40 @@ from services.ingest.context import IngestContext
 from services.ingest.convert import native_event
 from services.ingest.errors import RequestRefused
 from services.ingest.flow import IngestFlow
-from services.ingest.models import ErrorBody, EventBatch, IngestResult
+from services.ingest.models import EventBatch, IngestProblem, IngestResult
 from services.ingest.responses import native_error, native_result
 from shared.schemas.native import TouchpointIn
 from shared.web.auth import Principal, bearer_token
+from shared.web.openapi import BEARER, needs
+from shared.web.problems import declared
 
 BEARER_HOW = "send 'Authorization: Bearer <write key>'"
 
 # Bodies this router parses itself; the app factory adds them to the OpenAPI schema.
-DOCUMENTED_BODIES = (TouchpointIn, EventBatch)
+DOCUMENTED_BODIES = (TouchpointIn, EventBatch, IngestProblem)
 
-COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Body is not JSON, not gzip, or not events"},
-    401: {"model": ErrorBody, "description": "Missing or unknown key"},
-    403: {"model": ErrorBody, "description": "Key lacks the scope, or the origin is not allowed"},
-    413: {"model": ErrorBody, "description": "Over 500 KB (decompressed) or 2,500 events"},
-    415: {"model": ErrorBody, "description": "Content type or encoding not accepted"},
-    422: {"model": ErrorBody, "description": "No event was valid; each is listed"},
-    429: {"model": ErrorBody, "description": "Rate limit reached; see Retry-After"},
-    503: {"model": ErrorBody, "description": "The event log is unavailable; retry"},
+REFUSALS = {
+    400: "Body is not JSON, not gzip, or not events",
+    401: "Missing or unknown key",
+    403: "Key lacks the scope, or the origin is not allowed",
+    413: "Over 500 KB (decompressed) or 2,500 events",
+    415: "Content type or encoding not accepted",
+    422: "No event was valid; each is listed",
+    429: "Rate limit reached; see Retry-After",
+    503: "The event log is unavailable; retry",
 }
+COMMON_ERRORS = declared(*REFUSALS, model=IngestProblem, why=REFUSALS)
 
 
-def request_body_schema(*refs: str) -> dict[str, Any]:
+def native_door(*refs: str) -> dict[str, Any]:
+    """`openapi_extra` of a native door: its body is one of `refs`; its key a Bearer token."""
     schema: dict[str, Any] = {"oneOf": [{"$ref": f"#/components/schemas/{r}"} for r in refs]}
     return {
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": schema}},
-        }
+        },
+        **needs(BEARER),
     }
 
 
@@ -68,7 +73,7 @@ def events_router(ctx: IngestContext) -> APIRouter:
             207: {"model": IngestResult, "description": "Some events accepted, some refused"},
             **COMMON_ERRORS,
         },
-        openapi_extra=request_body_schema("TouchpointIn", "EventBatch"),
+        openapi_extra=native_door("TouchpointIn", "EventBatch"),
     )
     async def post_events(request: Request) -> JSONResponse:
         origin = request.headers.get("origin")
@@ -91,11 +96,11 @@ def events_router(ctx: IngestContext) -> APIRouter:
                         native_event,
                         received_at=ctx.clock.now(),
                         source=principal.key_name,
-                        max_future_skew=ctx.settings.max_future_skew,
+                        time_bounds=ctx.time_bounds,
                     ),
                 )
         except RequestRefused as refusal:
-            await flow.refused(principal, "events", refusal, body)
+            refusal = await flow.refused(principal, "events", refusal, body)
             return native_error(refusal, origin if principal else None)
         return native_result(accepted, origin)
 

@@ -16,13 +16,16 @@ from services.ingest.body import parse_json, read_body
 from services.ingest.context import IngestContext
 from services.ingest.errors import RequestRefused
 from services.ingest.flow import IngestFlow
+from services.ingest.models import SegmentProblem
 from services.ingest.responses import segment_error, segment_result
-from services.ingest.routes.events import COMMON_ERRORS
+from services.ingest.routes.events import REFUSALS
 from services.ingest.segment.auth import write_key
 from services.ingest.segment.mapping import event_map, known_types, to_log_event
 from services.ingest.segment.messages import SegmentBatch, SegmentMessage
 from shared.schemas.log_event import LogEvent
 from shared.web.auth import Principal
+from shared.web.openapi import BASIC, BEARER, needs
+from shared.web.problems import declared
 
 CALLS = ("track", "identify", "page", "screen", "group", "alias")
 # The one-letter paths analytics.js uses for the same calls.
@@ -34,7 +37,7 @@ SHORT_PATHS = {
     "g": "group",
     "a": "alias",
 }
-DOCUMENTED_BODIES = (SegmentMessage, SegmentBatch)
+DOCUMENTED_BODIES = (SegmentMessage, SegmentBatch, SegmentProblem)
 
 CHALLENGE = 'Basic realm="journeymap"'
 SEGMENT_HOW = "send it as the HTTP Basic user name (empty password), or as 'writeKey' in the body"
@@ -81,7 +84,7 @@ def segment_router(ctx: IngestContext) -> APIRouter:
                 source=principal.key_name,
                 names=names,
                 known_types=types,
-                max_future_skew=ctx.settings.max_future_skew,
+                time_bounds=ctx.time_bounds,
             )
 
         return convert
@@ -117,7 +120,7 @@ def segment_router(ctx: IngestContext) -> APIRouter:
                     converter(principal, context, _sent_at(sent_at), call),
                 )
         except RequestRefused as refusal:
-            await flow.refused(principal, endpoint, refusal, body)
+            refusal = await flow.refused(principal, endpoint, refusal, body)
             return segment_error(refusal, origin if principal else None)
         return segment_result(accepted, origin)
 
@@ -130,15 +133,16 @@ def segment_router(ctx: IngestContext) -> APIRouter:
             endpoint,
             methods=["POST"],
             summary=summary,
-            responses={200: SUCCESS, **COMMON_ERRORS},
+            responses={200: SUCCESS, **declared(*REFUSALS, model=SegmentProblem, why=REFUSALS)},
             openapi_extra={
+                **needs(BASIC, BEARER),
                 "requestBody": {
                     "required": True,
                     "content": {
                         media: {"schema": {"$ref": f"#/components/schemas/{body_schema}"}}
                         for media in ("application/json", "text/plain")
                     },
-                }
+                },
             },
             include_in_schema=len(path) > len("/v1/x"),
         )

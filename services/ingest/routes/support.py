@@ -18,7 +18,7 @@ from services.ingest.routes.events import (
     BEARER_HOW,
     COMMON_ERRORS,
     items_of,
-    request_body_schema,
+    native_door,
 )
 from shared.schemas.support import SupportInteractionIn, SurveyIn
 from shared.web.auth import Principal, bearer_token
@@ -59,11 +59,11 @@ def support_router(ctx: IngestContext) -> APIRouter:
                     convert,
                     received_at=ctx.clock.now(),
                     source=principal.key_name,
-                    max_future_skew=ctx.settings.max_future_skew,
+                    time_bounds=ctx.time_bounds,
                 ),
             )
         except RequestRefused as refusal:
-            await flow.refused(principal, endpoint, refusal, body)
+            refusal = await flow.refused(principal, endpoint, refusal, body)
             return native_error(refusal, origin if principal else None)
         return native_result(accepted, origin)
 
@@ -78,7 +78,7 @@ def support_router(ctx: IngestContext) -> APIRouter:
         response_model=IngestResult,
         summary="A ticket, chat, call, forum post or return (or a batch of them)",
         responses=responses,
-        openapi_extra=request_body_schema("SupportInteractionIn", "InteractionBatch"),
+        openapi_extra=native_door("SupportInteractionIn", "InteractionBatch"),
     )
     async def post_interactions(request: Request) -> JSONResponse:
         return await handle(request, "support/interactions", interaction_event)
@@ -89,7 +89,7 @@ def support_router(ctx: IngestContext) -> APIRouter:
         response_model=IngestResult,
         summary="An NPS or CSAT answer with its comment (or a batch of them)",
         responses=responses,
-        openapi_extra=request_body_schema("SurveyIn", "SurveyBatch"),
+        openapi_extra=native_door("SurveyIn", "SurveyBatch"),
     )
     async def post_surveys(request: Request) -> JSONResponse:
         return await handle(request, "surveys", survey_event)

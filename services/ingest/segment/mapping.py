@@ -11,11 +11,11 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from services.ingest.normalise import EventRejected, checked_time
+from services.ingest.normalise import EventRejected, TimeBounds, checked_time, type_name
 from services.ingest.segment.messages import SegmentMessage
 from shared.domain.stages import StageCatalogue
 from shared.schemas.log_event import LogEvent
@@ -81,12 +81,17 @@ def _type_of(message: SegmentMessage, names: Mapping[str, Mapped], known: frozen
     return Mapped(f"track:{slug(message.event)}")
 
 
+def _object(value: Any) -> Mapping[str, Any]:
+    """A context entry that should be an object; clients send other shapes too."""
+    return value if isinstance(value, dict) else {}
+
+
 def _channel(message: SegmentMessage, mapped: Mapped) -> str:
     if mapped.channel is not None:
         return mapped.channel
-    device = message.context.get("device") or {}
-    os_name = (message.context.get("os") or {}).get("name", "")
-    if isinstance(device, dict) and device.get("type") in ("ios", "android", "mobile"):
+    device_type = _object(message.context.get("device")).get("type")
+    os_name = _object(message.context.get("os")).get("name")
+    if device_type in ("ios", "android", "mobile"):
         return "mobile"
     if isinstance(os_name, str) and os_name.lower() in MOBILE_OS:
         return "mobile"
@@ -94,13 +99,15 @@ def _channel(message: SegmentMessage, mapped: Mapped) -> str:
 
 
 def _product(properties: Mapping[str, Any]) -> str | None:
-    product = properties.get("product_id")
+    field, product = "properties.product_id", properties.get("product_id")
     if product is None:
         products = properties.get("products")
         if isinstance(products, list) and products and isinstance(products[0], dict):
-            product = products[0].get("product_id")
-    if product is None or isinstance(product, bool):
+            field, product = "properties.products.0.product_id", products[0].get("product_id")
+    if product is None:
         return None
+    if isinstance(product, bool) or not isinstance(product, str | int | float):
+        raise EventRejected(field, f"must be a string or a number, not {type_name(product)}")
     return str(product)
 
 
@@ -141,7 +148,7 @@ def to_log_event(
     source: str,
     names: Mapping[str, Mapped],
     known_types: frozenset[str],
-    max_future_skew: timedelta,
+    time_bounds: TimeBounds,
 ) -> LogEvent:
     """A Segment message as a touchpoint. Raises EventRejected with the field at fault."""
     customer_id = message.user_id
@@ -159,7 +166,7 @@ def to_log_event(
         message.original_timestamp or message.timestamp,
         message.sent_at or batch_sent_at,
         received_at,
-        max_future_skew,
+        time_bounds,
     )
     return LogEvent(
         event_id=message.message_id or str(uuid.uuid4()),

@@ -14,6 +14,7 @@ from shared.domain.friction.state import Contact, CustomerFriction, Progress
 from shared.domain.friction.timers import Timer, TimerAction, TimerBook, timer_key
 from shared.domain.stages import StageCatalogue
 from shared.domain.touchpoint import Touchpoint
+from shared.durations import human_duration
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,7 @@ def repeated_support(ctx: Evaluation) -> list[Signal]:
             product_id=None,
             partition=partition,
             due_at=max(c.at for c in window) + rules.support_window,
-            detail=f"no service contact for {rules.support_window}",
+            detail=f"no service contact for {human_duration(rules.support_window)}",
         )
     )
     return [
@@ -110,7 +111,7 @@ def repeated_support(ctx: Evaluation) -> list[Signal]:
             rules.support_critical_severity if critical else rules.support_severity,
             touchpoint.occurred_at,
             tuple(c.event_id for c in window),
-            f"{len(window)} service contacts within {rules.support_window} "
+            f"{len(window)} service contacts within {human_duration(rules.support_window)} "
             f"across {channels} channel{'s' if channels > 1 else ''}",
         )
     ]
@@ -208,11 +209,12 @@ def error_touchpoint(ctx: Evaluation) -> list[Signal]:
             product_id=touchpoint.product_id,
             partition=partition,
             due_at=at + rules.error_window,
-            detail=f"no error for {rules.error_window}",
+            detail=f"no error for {human_duration(rules.error_window)}",
         )
     )
     summary = (
-        f"{len(recent)} errors within {rules.error_window}, latest {touchpoint.type}"
+        f"{len(recent)} errors within {human_duration(rules.error_window)}, "
+        f"latest {touchpoint.type}"
         if burst
         else f"error touchpoint: {touchpoint.type}"
     )
@@ -303,7 +305,7 @@ def fire(timer: Timer, rules: FrictionRules) -> Signal:
     if timer.rule == config.CHECKOUT_ABANDONED:
         severity, summary = (
             rules.checkout_severity,
-            f"checkout started, no purchase within {rules.checkout_abandon_after}",
+            f"checkout started, no purchase within {human_duration(rules.checkout_abandon_after)}",
         )
     else:
         severity, summary = rules.stall_severity, timer.detail

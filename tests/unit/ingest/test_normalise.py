@@ -4,10 +4,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from services.ingest.normalise import EventRejected, corrected_time, normalise
+from services.ingest.normalise import EventRejected, TimeBounds, corrected_time, normalise
 from shared.schemas.native import TouchpointIn
 
 RECEIVED = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+BOUNDS = TimeBounds(datetime(2000, 1, 1, tzinfo=UTC), timedelta(days=1))
 
 
 @pytest.mark.parametrize(
@@ -51,9 +52,7 @@ def _event(**fields: object) -> TouchpointIn:
 
 
 def test_normalise_fills_server_fields() -> None:
-    event = normalise(
-        _event(), received_at=RECEIVED, source="site", max_future_skew=timedelta(days=1)
-    )
+    event = normalise(_event(), received_at=RECEIVED, source="site", time_bounds=BOUNDS)
 
     assert event.received_at == RECEIVED
     assert event.occurred_at == RECEIVED
@@ -67,7 +66,7 @@ def test_far_future_events_are_refused() -> None:
             _event(timestamp="2030-01-01T00:00:00Z"),
             received_at=RECEIVED,
             source="site",
-            max_future_skew=timedelta(days=1),
+            time_bounds=BOUNDS,
         )
 
 
@@ -77,5 +76,30 @@ def test_times_too_far_apart_to_correct_are_refused() -> None:
             _event(timestamp="9589-07-27T19:51:52Z", sent_at="0841-05-27T15:43:55+07:46"),
             received_at=RECEIVED,
             source="site",
-            max_future_skew=timedelta(days=1),
+            time_bounds=BOUNDS,
         )
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "message"),
+    [
+        pytest.param("0001-01-01T00:00:00Z", "before 2000-01-01", id="year 1"),
+        pytest.param("1999-12-31T23:59:59Z", "before 2000-01-01", id="just before the floor"),
+        pytest.param("2026-11-25T12:00:00Z", "2 days ahead of the server clock (at most 1 day",
+                     id="two days ahead"),
+    ],
+)  # fmt: skip
+def test_event_times_have_a_floor_and_a_ceiling(timestamp: str, message: str) -> None:
+    with pytest.raises(EventRejected, match=message.replace("(", r"\(")):
+        normalise(_event(timestamp=timestamp), received_at=RECEIVED, source="s", time_bounds=BOUNDS)
+
+
+def test_the_floor_itself_is_accepted() -> None:
+    event = normalise(
+        _event(timestamp="2000-01-01T00:00:00Z"),
+        received_at=RECEIVED,
+        source="s",
+        time_bounds=BOUNDS,
+    )
+
+    assert event.occurred_at == BOUNDS.earliest

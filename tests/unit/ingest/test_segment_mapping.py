@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.ingest.normalise import EventRejected
+from services.ingest.normalise import EventRejected, TimeBounds
 from services.ingest.segment.mapping import event_map, known_types, to_log_event
 from services.ingest.segment.messages import SegmentMessage
 from shared.domain.stages import DEFAULT_CATALOGUE
@@ -32,7 +32,7 @@ def convert(
         source="site",
         names=event_map(overrides or {}),
         known_types=known_types(DEFAULT_CATALOGUE),
-        max_future_skew=timedelta(days=1),
+        time_bounds=TimeBounds(datetime(2000, 1, 1, tzinfo=UTC), timedelta(days=1)),
     )
 
 
@@ -173,3 +173,38 @@ def test_unusable_calls_name_the_field(message: dict[str, Any], field: str) -> N
         convert(message)
 
     assert refused.value.field == field
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        pytest.param({"os": "iOS 17"}, id="os as a string"),
+        pytest.param({"os": ["iOS"]}, id="os as a list"),
+        pytest.param({"os": 17}, id="os as a number"),
+        pytest.param({"os": {"name": 17}}, id="os name as a number"),
+        pytest.param({"device": "iPhone"}, id="device as a string"),
+        pytest.param({"device": {"type": ["ios"]}}, id="device type as a list"),
+    ],
+)
+def test_context_of_an_unexpected_shape_is_kept_and_means_web(context: dict[str, Any]) -> None:
+    event = convert({"type": "track", "event": "Product Viewed", "context": context})
+
+    assert event.channel == "web"
+    assert event.properties["context"] == context
+
+
+@pytest.mark.parametrize(
+    ("properties", "field"),
+    [
+        ({"product_id": {"a": 1}}, "properties.product_id"),
+        ({"product_id": ["bike"]}, "properties.product_id"),
+        ({"product_id": True}, "properties.product_id"),
+        ({"products": [{"product_id": {"a": 1}}]}, "properties.products.0.product_id"),
+    ],
+)
+def test_a_structured_product_id_is_refused(properties: dict[str, Any], field: str) -> None:
+    with pytest.raises(EventRejected) as refused:
+        convert({"type": "track", "event": "Product Viewed", "properties": properties})
+
+    assert refused.value.field == field
+    assert "must be a string or a number" in refused.value.message
