@@ -19,10 +19,10 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.aggregator.runner import FatalHandler
-from services.keys import LocalKeys
 from shared.config import CONFIG_FILE_VARIABLE, ConfigError, Settings, load_settings
 from shared.gc_tuning import tune_for_batches
 from shared.logs import configure_logging
+from shared.web.server import server_config
 
 logger = logging.getLogger(__name__)
 
@@ -75,12 +75,12 @@ def _serve(build: Callable[[FatalHandler], FastAPI], settings: Settings) -> None
         for server in servers:
             server.should_exit = True
 
-    config = uvicorn.Config(
+    config = server_config(
         build(on_fatal),
         host=settings.host,
         port=settings.port,
+        limits=settings.http,
         loop="uvloop",
-        http="httptools",
         log_config=None,
         access_log=False,
     )
@@ -160,7 +160,7 @@ def up(host: str | None, port: int | None, data_dir: Path | None) -> None:
 
     settings = _prepared(host=host, port=port, data_dir=data_dir)
     keys = _with_engine(settings, lambda engine: local_keys(settings, engine))
-    _print_banner(settings, keys)
+    _print_banner(settings, keys, show_keys=sys.stdout.isatty())
     _serve(lambda on_fatal: create_embedded_app(settings, on_fatal=on_fatal), settings)
 
 
@@ -292,8 +292,19 @@ def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]
     return asyncio.run(run())
 
 
-def _print_banner(settings: Settings, keys: LocalKeys) -> None:
+def _print_banner(settings: Settings, keys: dict[str, str], *, show_keys: bool) -> None:
+    """Where things are. Generated keys are shown on a terminal only, never to a log."""
+    from services.keys import KEY_FILE
+
     base = f"http://{settings.host}:{settings.port}"
+    key_file = (settings.data_dir / KEY_FILE).resolve()
+    if show_keys:
+        key_lines = [f"  {role + ' key':<10} {key}" for role, key in keys.items()]
+    else:
+        key_lines = [f"  keys       {', '.join(keys)} in {key_file}"] if keys else []
+    configured = [role for role in ("write", "read", "alerts") if role not in keys]
+    if configured:
+        key_lines.append(f"  keys       {', '.join(configured)} from the environment")
     click.echo(
         "\n".join(
             [
@@ -303,9 +314,7 @@ def _print_banner(settings: Settings, keys: LocalKeys) -> None:
                 f"  alerts          {base}/v1/alerts",
                 f"  api docs        {base}/docs",
                 f"  metrics         {base}/metrics",
-                f"  write key  {keys.write}",
-                f"  read key   {keys.read}",
-                f"  alerts key {keys.alerts}",
+                *key_lines,
                 f"  data       {settings.data_dir.resolve()}",
                 "Press Ctrl-C to stop.",
             ]

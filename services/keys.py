@@ -1,8 +1,10 @@
 """API keys: configured ones (environment) and managed ones (database, `journeymap keys`).
 
-`journeymap up` creates a write, a read and an alerts key in the database the first
-time it starts on a data folder, and keeps them in clear in `keys.json` there (mode
-0600) so the local walk-through can use them; the database holds only their hashes.
+`journeymap up` creates a key in the database for each role (write, read, alerts)
+that the environment does not configure, the first time it starts on a data folder,
+and keeps it in clear in `keys.json` there (mode 0600) so the local walk-through can
+use it; the database holds only its hash. Generated keys allow no browser origin:
+a site that sends from the browser gets its own key with `--origin`.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import dataclass
 
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.config import Settings
@@ -20,27 +22,30 @@ from shared.web.auth import ChainedKeyStore, KeyStore, Principal, StaticKeyStore
 
 KEY_FILE = "keys.json"
 
-# What each configured key may do: an alerts key is for on-call staff.
-CONFIGURED_SCOPES = {
+# What each role's key may do: an alerts key is for on-call staff.
+ROLE_SCOPES = {
     "write": frozenset({"write"}),
     "read": frozenset({"read"}),
     "alerts": frozenset({"read", "alerts"}),
 }
 
 
+def configured_secrets(settings: Settings) -> dict[str, SecretStr]:
+    """The roles whose key the environment (or configuration file) gives."""
+    given = {"write": settings.write_key, "read": settings.read_key, "alerts": settings.alerts_key}
+    return {role: secret for role, secret in given.items() if secret is not None}
+
+
 def configured_keys(settings: Settings) -> StaticKeyStore:
-    configured = {
-        "write": settings.write_key,
-        "read": settings.read_key,
-        "alerts": settings.alerts_key,
-    }
+    origins = frozenset(settings.write_key_origins)
     return StaticKeyStore(
         {
             secret.get_secret_value(): Principal(
-                f"{name}-key", CONFIGURED_SCOPES[name], allowed_origins=frozenset({"*"})
+                f"{role}-key",
+                ROLE_SCOPES[role],
+                allowed_origins=origins if role == "write" else frozenset(),
             )
-            for name, secret in configured.items()
-            if secret is not None
+            for role, secret in configured_secrets(settings).items()
         }
     )
 
@@ -49,33 +54,25 @@ def build_key_store(settings: Settings, engine: AsyncEngine) -> KeyStore:
     return ChainedKeyStore(configured_keys(settings), DatabaseKeyStore(engine))
 
 
-@dataclass(frozen=True)
-class LocalKeys:
-    write: str
-    read: str
-    alerts: str
-
-
-async def local_keys(settings: Settings, engine: AsyncEngine) -> LocalKeys:
-    """The data folder's keys, created in the database on first use."""
+async def local_keys(settings: Settings, engine: AsyncEngine) -> dict[str, str]:
+    """The data folder's key for each role the environment leaves out, created if missing."""
+    needed = [role for role in ROLE_SCOPES if role not in configured_secrets(settings)]
     path = settings.data_dir / KEY_FILE
-    if path.exists():
-        stored = json.loads(path.read_text())
-        if {"write", "read", "alerts"} <= stored.keys():
-            return LocalKeys(**{name: stored[name] for name in ("write", "read", "alerts")})
-    # A lost key file means lost keys: revoke the old local ones, make new ones.
-    for key in await list_keys(engine):
-        if key.name.startswith("local-") and key.revoked_at is None:
-            await revoke_key(engine, key.name)
-    suffix = secrets.token_hex(3)
-    created = {
-        name: await create_key(
-            engine, f"local-{name}-{suffix}", sorted(scopes), allowed_origins=["*"]
-        )
-        for name, scopes in CONFIGURED_SCOPES.items()
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        json.dump(created, file)
-    return LocalKeys(**created)
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    missing = [role for role in needed if role not in stored]
+    if missing:
+        # A role missing from the file means its key is lost: revoke it, make a new one.
+        prefixes = tuple(f"local-{role}-" for role in missing)
+        for key in await list_keys(engine):
+            if key.name.startswith(prefixes) and key.revoked_at is None:
+                await revoke_key(engine, key.name)
+        suffix = secrets.token_hex(3)
+        for role in missing:
+            stored[role] = await create_key(
+                engine, f"local-{role}-{suffix}", sorted(ROLE_SCOPES[role])
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            json.dump(stored, file)
+    return {role: stored[role] for role in needed}

@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -94,6 +102,32 @@ class NotifierSettings(BaseModel):
     timeout_seconds: float = Field(default=5.0, gt=0)
 
 
+class HttpLimits(BaseModel):
+    """What one client may make the server hold (`JOURNEYMAP_HTTP__*`).
+
+    `max_connections` is enforced twice: a connection accepted past it is closed at
+    once, before anything is read from it; and uvicorn's `limit_concurrency` answers
+    503 while more than that many requests are still running (handlers whose clients
+    left).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Request line plus headers; over it: 431, and the connection is closed.
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    # From the connection's start, or from the end of the previous response on a
+    # keep-alive connection, to the end of the headers. Past it: 408 if part of a
+    # request came (else nothing), and the connection is closed.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    # From the end of the headers to the end of the body (our largest is 500 KB).
+    # Past it: 408 unless the response has started, and the connection is closed.
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Open connections at once.
+    max_connections: int = Field(default=1000, ge=1)
+    # An idle keep-alive connection is closed after this (uvicorn's timeout_keep_alive).
+    keep_alive_seconds: int = Field(default=5, ge=1)
+
+
 class Settings(BaseSettings):
     # Unknown keys are refused (a typo in the file must not pass unnoticed); unknown
     # environment variables are never read, so they cannot be refused.
@@ -124,12 +158,16 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # Limits per HTTP client: header size, timeouts, connections (JOURNEYMAP_HTTP__*).
+    http: HttpLimits = Field(default_factory=HttpLimits)
 
     # Static keys; where unset, `journeymap up` generates them.
     write_key: SecretStr | None = None
     read_key: SecretStr | None = None
     # Acknowledging and resolving alerts needs this key (scope `alerts`).
     alerts_key: SecretStr | None = None
+    # Browser origins the configured write key may send from (CORS); none by default.
+    write_key_origins: list[str] = Field(default_factory=list)
     # Where people reach the API; alerts link to maps under it.
     public_url: str | None = None
 
@@ -165,6 +203,10 @@ class Settings(BaseSettings):
     inactivity_window: timedelta = timedelta(days=30)
     # Events whose corrected time is further ahead of the server clock are refused.
     max_future_skew: timedelta = timedelta(days=1)
+    # Events whose corrected time is earlier are refused (a clock error, not history).
+    earliest_event_time: AwareDatetime = datetime(2000, 1, 1, tzinfo=UTC)
+    # Deepest nesting of objects and lists in an event's properties.
+    max_property_depth: int = Field(default=32, ge=1, le=200)
     max_batch_events: int = Field(default=2500, ge=1)
     max_event_bytes: int = Field(default=32 * 1024, ge=256)
     max_request_bytes: int = Field(default=500 * 1024, ge=1024)
@@ -174,6 +216,11 @@ class Settings(BaseSettings):
     # Per write key unless the key sets its own: a token bucket of events.
     rate_limit_per_second: float = Field(default=10_000.0, gt=0)
     rate_limit_burst: int = Field(default=20_000, ge=1)
+    # The rejections store (GET /v1/rejections) keeps refusals this long, at most this
+    # many per key, each with at most this much of its payload (credentials masked).
+    rejections_max_age: timedelta = timedelta(days=7)
+    rejections_max_per_key: int = Field(default=10_000, ge=1)
+    rejections_payload_bytes: int = Field(default=4096, ge=0)
 
     # Friction rules: JOURNEYMAP_RULES__CHECKOUT_ABANDON_AFTER=PT30M and so on.
     rules: FrictionRules = FrictionRules()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 from tests.support.polling import eventually
 from tests.support.process import (
     Service,
+    clean_env,
     local_postgres_stopped_after,
     reaped,
     run_cli,
@@ -30,8 +33,8 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
         yield folder
 
 
-def _client(service: Service, key_label: str) -> httpx.AsyncClient:
-    key = service.banner_value(key_label)
+def _client(service: Service, role: str) -> httpx.AsyncClient:
+    key = service.key(role)
     return httpx.AsyncClient(
         base_url=service.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=10
     )
@@ -49,7 +52,7 @@ def _event(n: int, customer: str, event_type: str, **extra: Any) -> dict[str, An
 
 
 async def _journey(service: Service, customer: str, count: int) -> dict[str, Any]:
-    async with _client(service, "read key") as reader:
+    async with _client(service, "read") as reader:
 
         async def probe() -> dict[str, Any] | None:
             response = await reader.get(f"/v1/customers/{customer}/journeys/bike")
@@ -64,8 +67,8 @@ async def _journey(service: Service, customer: str, count: int) -> dict[str, Any
 async def test_up_keeps_the_maps_across_a_clean_restart(data_dir: Path) -> None:
     port = free_port()
     async with reaped(await start_up(data_dir, port)) as first:
-        write_key = first.banner_value("write key")
-        async with _client(first, "write key") as writer:
+        write_key = first.key("write")
+        async with _client(first, "write") as writer:
             batch = [
                 _event(1, "carol", "ad_click"),
                 _event(2, "carol", "product_view"),
@@ -78,7 +81,7 @@ async def test_up_keeps_the_maps_across_a_clean_restart(data_dir: Path) -> None:
         assert await stop(first) == 0
 
     async with reaped(await start_up(data_dir, port)) as second:
-        assert second.banner_value("write key") == write_key
+        assert second.key("write") == write_key
         after = await _journey(second, "carol", 4)
         assert after == before
         assert await stop(second, signal.SIGTERM) == 0
@@ -96,7 +99,7 @@ async def test_sigkill_mid_stream_loses_no_acknowledged_event(data_dir: Path) ->
                 if response.status_code == 202:
                     acknowledged.extend(e["event_id"] for e in batch)
 
-        async with _client(first, "write key") as writer:
+        async with _client(first, "write") as writer:
             senders = [asyncio.create_task(send_for_ever(writer, f"k{c}")) for c in range(4)]
 
             async def enough_acknowledged() -> bool | None:
@@ -124,3 +127,27 @@ def test_migrate_command_prepares_a_database(data_dir: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert "database schema is up to date" in result.stdout
+
+
+async def test_generated_keys_stay_out_of_logs_and_in_a_private_file(data_dir: Path) -> None:
+    async with reaped(await start_up(data_dir, free_port())) as service:
+        keys = json.loads((data_dir / "keys.json").read_text())
+        assert set(keys) == {"write", "read", "alerts"}
+        assert stat.S_IMODE((data_dir / "keys.json").stat().st_mode) == 0o600
+        assert await stop(service) == 0
+    # Its output is not a terminal here: the banner names the file, never a key.
+    printed = "\n".join(service.banner) + service.log_path.read_text()
+    assert str(data_dir.resolve() / "keys.json") in printed
+    assert not [key for key in keys.values() if key in printed]
+
+
+async def test_keys_from_the_environment_are_not_generated_again(data_dir: Path) -> None:
+    env = clean_env(JOURNEYMAP_WRITE_KEY="env-write-key", JOURNEYMAP_READ_KEY="env-read-key")
+    async with reaped(await start_up(data_dir, free_port(), env=env)) as service:
+        assert json.loads((data_dir / "keys.json").read_text()).keys() == {"alerts"}
+        assert any("write, read from the environment" in line for line in service.banner)
+        assert await stop(service) == 0
+    listed = run_cli("keys", "list", "--data-dir", str(data_dir), env=env)
+    assert [line.split("\t")[0].rsplit("-", 1)[0] for line in listed.stdout.splitlines()] == [
+        "local-alerts"
+    ]

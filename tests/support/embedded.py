@@ -17,6 +17,7 @@ from tests.support.server import serve
 WRITE_KEY = "test-write-key"
 READ_KEY = "test-read-key"
 ALERTS_KEY = "test-alerts-key"
+SITE_ORIGIN = "https://shop.example"
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,23 @@ class Running:
 async def running_embedded(
     database_url: str, *, clock: Clock | None = None, static_keys: bool = True, **settings: Any
 ) -> AsyncIterator[Running]:
-    """The embedded app; with `static_keys`, the test keys are configured (any origin)."""
-    keys: dict[str, Any] = {"write_key": WRITE_KEY, "read_key": READ_KEY, "alerts_key": ALERTS_KEY}
+    """The embedded app; with `static_keys`, the test keys are configured.
+
+    The test write key may send from the browser origin `SITE_ORIGIN`.
+    """
+    keys: dict[str, Any] = {
+        "write_key": WRITE_KEY,
+        "read_key": READ_KEY,
+        "alerts_key": ALERTS_KEY,
+        "write_key_origins": [SITE_ORIGIN],
+    }
     config = Settings(
-        database_url=database_url,
-        aggregator_idle_seconds=0.01,
-        **(keys if static_keys else {}),
-        **settings,
+        **{
+            "database_url": database_url,
+            "aggregator_idle_seconds": 0.01,
+            **(keys if static_keys else {}),
+            **settings,
+        }
     )
     app = create_embedded_app(config, clock=clock)
     async with (

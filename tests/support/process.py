@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -30,13 +31,14 @@ def clean_env(**extra: str) -> dict[str, str]:
 class Service:
     process: asyncio.subprocess.Process
     base_url: str
+    data_dir: Path
+    log_path: Path
     banner: list[str] = field(default_factory=list)
 
-    def banner_value(self, label: str) -> str:
-        for line in self.banner:
-            if line.strip().startswith(label):
-                return line.split()[-1]
-        raise KeyError(label)
+    def key(self, role: str) -> str:
+        """A key `journeymap up` generated, from its key file."""
+        key: str = json.loads((self.data_dir / "keys.json").read_text())[role]
+        return key
 
 
 async def start_up(
@@ -56,7 +58,7 @@ async def start_up(
             stdout=asyncio.subprocess.PIPE,
             stderr=log,
         )
-    service = Service(process, f"http://127.0.0.1:{port}")
+    service = Service(process, f"http://127.0.0.1:{port}", data_dir, log_path)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ready_within
     async with httpx.AsyncClient(base_url=service.base_url, timeout=2) as client:
