@@ -71,6 +71,17 @@ async def get_alert(conn: asyncpg.Connection, alert_id: int) -> Alert | None:
     return None if row is None else alert_from_row(row)
 
 
+async def actions(conn: asyncpg.Connection, alert_id: int) -> list[models.AlertActionView]:
+    rows = await conn.fetch(
+        "SELECT action, actor, note, at FROM alert_actions WHERE alert_id = $1 ORDER BY id",
+        alert_id,
+    )
+    return [
+        models.AlertActionView(action=r["action"], by=r["actor"], note=r["note"], at=r["at"])
+        for r in rows
+    ]
+
+
 async def deliveries(
     conn: asyncpg.Connection,
     *,

@@ -176,7 +176,17 @@ class Delivery(BaseModel):
     history: list[DeliveryAttempt]
 
 
+class AlertActionView(BaseModel):
+    action: Literal["acknowledged", "resolved"]
+    by: str
+    note: str | None
+    at: datetime
+
+
 class AlertDetail(AlertView):
+    actions: list[AlertActionView] = Field(
+        description="Who acknowledged or resolved it, when, and their note; oldest first."
+    )
     deliveries: list[Delivery]
 
 

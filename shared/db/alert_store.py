@@ -244,8 +244,19 @@ async def store_transition(
     base_url: str,
     now: datetime,
 ) -> Alert:
-    """Persist a person's action on an alert, with its outbox event."""
+    """Persist a person's action on an alert, with its outbox event and its history entry."""
     [alert] = await _store_all(conn, [transition.alert])
+    if transition.action is not None:
+        action = transition.action
+        await conn.execute(
+            "INSERT INTO alert_actions (alert_id, action, actor, note, at) "
+            "VALUES ($1, $2, $3, $4, $5)",
+            alert.id,
+            action.change.value,
+            action.by,
+            action.note,
+            action.at,
+        )
     if transition.change is not None:
         await _write_changes(
             conn, [(alert, transition.change)], notifiers=notifiers, base_url=base_url, now=now

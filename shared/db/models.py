@@ -318,6 +318,21 @@ class RuleFiringRow(Base):
     __table_args__ = (Index("ix_rule_firings_rule_product_at", "rule", "product_id", "at"),)
 
 
+class AlertActionRow(Base):
+    """A person's acknowledge or resolve of an alert, with their note: its history."""
+
+    __tablename__ = "alert_actions"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("alerts.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
 class AlertEventRow(Base):
     """The outbox: each alert change, written in the transaction that made it."""
 

@@ -116,11 +116,22 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionNote:
+    """A person's acknowledge or resolve, kept in the alert's history."""
+
+    change: Change
+    by: str
+    note: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """The alert after a signal or action, and the change to notify (None: nothing)."""
 
     alert: Alert
     change: Change | None
+    action: ActionNote | None = None  # set when a person acted
 
 
 MAX_TOUCHPOINTS = 50
@@ -194,14 +205,9 @@ def acknowledge(alert: Alert, by: str, note: str | None, at: datetime) -> Transi
             f"alert {alert.id} is {alert.status.value}; only open alerts can be acknowledged"
         )
     return Transition(
-        replace(
-            alert,
-            status=AlertStatus.ACKNOWLEDGED,
-            acknowledged_at=at,
-            acknowledged_by=by,
-            resolution_note=note,
-        ),
+        replace(alert, status=AlertStatus.ACKNOWLEDGED, acknowledged_at=at, acknowledged_by=by),
         Change.ACKNOWLEDGED,
+        ActionNote(Change.ACKNOWLEDGED, by, note, at),
     )
 
 
@@ -217,6 +223,7 @@ def resolve(alert: Alert, by: str, note: str | None, at: datetime) -> Transition
             resolution_note=note,
         ),
         Change.RESOLVED,
+        ActionNote(Change.RESOLVED, by, note, at),
     )
 
 

@@ -108,14 +108,20 @@ async def test_abandoned_checkout_alerts_a_webhook_and_people_act_on_it(
         path = f"/v1/alerts/{alert['id']}"
         refused = await service.reader.post(f"{path}/acknowledge", json={})
         assert refused.status_code == 403
-        acked = await service.responder.post(f"{path}/acknowledge", json={"by": "ann"})
+        acked = await service.responder.post(
+            f"{path}/acknowledge", json={"by": "ann", "note": "calling her"}
+        )
         assert acked.json()["status"] == "acknowledged"
         assert acked.json()["acknowledged_by"] == "ann"
-        done = await service.responder.post(
-            f"{path}/resolve", json={"by": "ann", "note": "called her"}
-        )
+        done = await service.responder.post(f"{path}/resolve", json={"note": "called her"})
         assert done.json()["status"] == "resolved"
         assert done.json()["resolution_note"] == "called her"
+        history = (await service.reader.get(path)).json()["actions"]
+        assert [(a["action"], a["by"], a["note"]) for a in history] == [
+            ("acknowledged", "ann", "calling her"),
+            ("resolved", "alerts-key", "called her"),
+        ]
+        assert history[0]["at"] <= history[1]["at"]
         again = await service.responder.post(f"{path}/resolve", json={})
         assert again.status_code == 409
 

@@ -99,8 +99,11 @@ def alerts_router(ctx: ApiContext) -> APIRouter:
             alert = await alert_queries.get_alert(conn, alert_id)
             if alert is None:
                 raise _not_found(alert_id)
+            actions = await alert_queries.actions(conn, alert_id)
             deliveries = await alert_queries.deliveries(conn, alert_id=alert_id)
-        return models.AlertDetail(**alert_view(alert, base_url).model_dump(), deliveries=deliveries)
+        return models.AlertDetail(
+            **alert_view(alert, base_url).model_dump(), actions=actions, deliveries=deliveries
+        )
 
     async def act(
         alert_id: int,

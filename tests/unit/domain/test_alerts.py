@@ -104,6 +104,11 @@ def test_people_acknowledge_then_resolve() -> None:
     assert (acked.change, acked.alert.status) == (Change.ACKNOWLEDGED, AlertStatus.ACKNOWLEDGED)
     assert (done.change, done.alert.status) == (Change.RESOLVED, AlertStatus.RESOLVED)
     assert done.alert.resolved_by == "ann"
+    assert [(t.action.change, t.action.by, t.action.note) for t in (acked, done) if t.action] == [
+        (Change.ACKNOWLEDGED, "ann", "looking"),
+        (Change.RESOLVED, "ann", "called the customer"),
+    ]
+    assert acked.alert.resolution_note is None
     with pytest.raises(InvalidTransition, match="already resolved"):
         resolve(done.alert, "bob", None, T0)
     with pytest.raises(InvalidTransition, match="only open alerts"):
