@@ -5,7 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 # PostgreSQL text cannot hold U+0000; JSON writes it as this escape. Events holding it
 # are refused at ingest and dead-lettered by the aggregator.
@@ -28,6 +36,16 @@ def storable(value: str) -> str:
 StorableText = Annotated[str, AfterValidator(storable)]
 EventType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,99}$")]
 Channel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,49}$")]
+# When it happened, by the client's clock. `occurred_at` is accepted too: the maps
+# return touchpoints with that name, and a client may post back what it read.
+EventTime = Annotated[
+    AwareDatetime | None,
+    Field(
+        validation_alias=AliasChoices("timestamp", "occurred_at"),
+        description="When it happened, by the client's clock (server time if absent); "
+        "`occurred_at` is accepted as another name.",
+    ),
+]
 Sentiment = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
 NpsScore = Annotated[int, Field(ge=0, le=10)]
 CsatScore = Annotated[int, Field(ge=1, le=5)]

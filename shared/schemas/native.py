@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, ConfigDict, Field
 
-from shared.schemas.common import Channel, EventType, Identifier, TouchpointFields
+from shared.schemas.common import Channel, EventTime, EventType, Identifier, TouchpointFields
 
 
 class TouchpointIn(TouchpointFields):
@@ -17,9 +17,7 @@ class TouchpointIn(TouchpointFields):
     )
     type: EventType = Field(description="Touchpoint type, e.g. `product_view`, `purchase`.")
     channel: Channel = "unknown"
-    timestamp: AwareDatetime | None = Field(
-        default=None, description="When it happened, by the client's clock (server time if absent)."
-    )
+    timestamp: EventTime = None
     sent_at: AwareDatetime | None = Field(
         default=None,
         description="When the client sent it, by the same clock; used to correct clock skew.",

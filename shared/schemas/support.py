@@ -6,7 +6,7 @@ from typing import Literal, Self
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
-from shared.schemas.common import Channel, Identifier, TouchpointFields
+from shared.schemas.common import Channel, EventTime, Identifier, TouchpointFields
 
 InteractionKind = Literal[
     "ticket_opened", "ticket_updated", "ticket_resolved", "chat", "call", "forum_post", "return"
@@ -36,7 +36,7 @@ class SupportInteractionIn(TouchpointFields):
     channel: Channel | None = Field(default=None, description="Defaults by kind (call: phone).")
     ticket_id: Identifier | None = None
     agent: str | None = Field(default=None, max_length=200)
-    timestamp: AwareDatetime | None = None
+    timestamp: EventTime = None
     sent_at: AwareDatetime | None = None
 
 
@@ -51,7 +51,7 @@ class SurveyIn(TouchpointFields):
     survey: str | None = Field(default=None, max_length=200)
     comment: str | None = Field(default=None, max_length=5000)
     channel: Channel = "email"
-    timestamp: AwareDatetime | None = None
+    timestamp: EventTime = None
     sent_at: AwareDatetime | None = None
 
     @model_validator(mode="after")

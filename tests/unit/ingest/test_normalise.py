@@ -103,3 +103,9 @@ def test_the_floor_itself_is_accepted() -> None:
     )
 
     assert event.occurred_at == BOUNDS.earliest
+
+
+def test_occurred_at_is_another_name_for_timestamp() -> None:
+    posted_back = _event(occurred_at="2026-11-20T10:00:00Z")
+
+    assert posted_back.timestamp == datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
