@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.aggregator.runner import FatalHandler
 from shared.config import CONFIG_FILE_VARIABLE, ConfigError, Settings, load_settings
 from shared.gc_tuning import tune_for_batches
-from shared.logs import configure_logging
+from shared.logs import LogFormat, configure_logging
 from shared.web.server import server_config
 
 logger = logging.getLogger(__name__)
@@ -55,18 +56,46 @@ def _with_database(settings: Settings) -> Settings:
     return settings.model_copy(update={"database_url": start_local_postgres(settings.data_dir)})
 
 
-def _prepared(**overrides: Any) -> Settings:
+def _prepared(settings: Settings) -> Settings:
     """Settings for a service process: a database, migrated."""
     from shared.db.migrate import migrate
 
-    settings = _with_database(_settings(**overrides))
+    settings = _with_database(settings)
     assert settings.database_url is not None
     migrate(settings.database_url)
     return settings
 
 
-def _serve(build: Callable[[FatalHandler], FastAPI], settings: Settings) -> None:
-    """Serve the app until SIGINT or SIGTERM; exit 1 if a background part died."""
+def _listen(settings: Settings) -> socket.socket:
+    """The service's socket, bound now: a busy port stops the command before it starts
+    anything (the database, migrations) or prints anything."""
+    host, port = settings.host, settings.port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {error.strerror or error}; stop what uses "
+            "that port, or choose another with --port"
+        ) from error
+    return listener
+
+
+def _service(**overrides: Any) -> tuple[Settings, socket.socket]:
+    """A service process's settings and socket: the port first, then the database."""
+    settings = _settings(**overrides)
+    listener = _listen(settings)
+    return _prepared(settings), listener
+
+
+def _serve(
+    build: Callable[[FatalHandler], FastAPI], settings: Settings, listener: socket.socket
+) -> None:
+    """Serve the app on `listener` until SIGINT or SIGTERM; exit 1 if a background part
+    died."""
     failures: list[BaseException] = []
     servers: list[uvicorn.Server] = []
 
@@ -91,7 +120,7 @@ def _serve(build: Callable[[FatalHandler], FastAPI], settings: Settings) -> None
     # (which stop the local PostgreSQL) run.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with contextlib.suppress(KeyboardInterrupt):
-        servers[0].run()
+        servers[0].run(sockets=[listener])
     if failures:
         sys.exit(1)
 
@@ -99,14 +128,22 @@ def _serve(build: Callable[[FatalHandler], FastAPI], settings: Settings) -> None
 @click.group()
 @click.option("--log-level", default="INFO", show_default=True, help="Logging level.")
 @click.option(
+    "--log-format",
+    type=click.Choice(["auto", "text", "json"]),
+    default="auto",
+    show_default=True,
+    envvar="JOURNEYMAP_LOG_FORMAT",
+    help="Log lines: text on a terminal, else json (auto) [$JOURNEYMAP_LOG_FORMAT]",
+)
+@click.option(
     "--config",
     type=click.Path(path_type=Path),
     envvar=CONFIG_FILE_VARIABLE,
     help=f"TOML configuration file [${CONFIG_FILE_VARIABLE}]",
 )
-def main(log_level: str, config: Path | None) -> None:
+def main(log_level: str, log_format: LogFormat, config: Path | None) -> None:
     """journeymap: live customer journey maps, experience maps and friction alerts."""
-    configure_logging(log_level.upper())
+    configure_logging(log_level.upper(), log_format)
     if config is not None:
         # Settings are read from the environment in each command (and its children).
         os.environ[CONFIG_FILE_VARIABLE] = str(config)
@@ -116,33 +153,42 @@ def main(log_level: str, config: Path | None) -> None:
 @data_dir_option
 def migrate(data_dir: Path | None) -> None:
     """Apply the database schema migrations."""
-    _prepared(data_dir=data_dir)
+    _prepared(_settings(data_dir=data_dir))
     click.echo("database schema is up to date")
 
 
 @main.command("rebuild-maps")
 @data_dir_option
-def rebuild_maps_command(data_dir: Path | None) -> None:
+@click.option(
+    "--force", is_flag=True, help="Run even while aggregators run (their maps get overwritten)."
+)
+def rebuild_maps_command(data_dir: Path | None, force: bool) -> None:
     """Recompute every map and figure from the stored touchpoints (aggregators stopped).
 
     Needed after upgrading to journey instances, or after changing the stage model
-    or the inactivity window.
+    or the inactivity window. Refuses to run while an aggregator runs, and names it.
     """
-    from services.aggregator.rebuild import rebuild_maps
+    from services.aggregator.rebuild import RebuildReport, rebuild_maps
+    from shared.db.presence import AggregatorsRunning, without_aggregators
 
-    settings = _prepared(data_dir=data_dir)
+    settings = _prepared(_settings(data_dir=data_dir))
     tune_for_batches()
-    report = _with_engine(
-        settings,
-        lambda engine: rebuild_maps(
-            engine,
-            settings.stage_model.catalogue(),
-            window=settings.inactivity_window,
-            negative_sentiment_max=settings.rules.negative_sentiment_max,
-            group_id=settings.consumer_group,
-            event_time_floor=datetime.now(UTC) - settings.rules.allowed_lateness,
-        ),
-    )
+
+    async def rebuild(engine: AsyncEngine) -> RebuildReport:
+        async with without_aggregators(engine, force=force):
+            return await rebuild_maps(
+                engine,
+                settings.stage_model.catalogue(),
+                window=settings.inactivity_window,
+                negative_sentiment_max=settings.rules.negative_sentiment_max,
+                group_id=settings.consumer_group,
+                event_time_floor=datetime.now(UTC) - settings.rules.allowed_lateness,
+            )
+
+    try:
+        report = _with_engine(settings, rebuild)
+    except AggregatorsRunning as error:
+        raise click.ClickException(str(error)) from error
     click.echo(
         f"rebuilt {report.journeys} journeys of {report.customers} customers "
         f"from {report.touchpoints} touchpoints"
@@ -158,10 +204,10 @@ def up(host: str | None, port: int | None, data_dir: Path | None) -> None:
     from services.embedded import create_embedded_app
     from services.keys import local_keys
 
-    settings = _prepared(host=host, port=port, data_dir=data_dir)
+    settings, listener = _service(host=host, port=port, data_dir=data_dir)
     keys = _with_engine(settings, lambda engine: local_keys(settings, engine))
     _print_banner(settings, keys, show_keys=sys.stdout.isatty())
-    _serve(lambda on_fatal: create_embedded_app(settings, on_fatal=on_fatal), settings)
+    _serve(lambda on_fatal: create_embedded_app(settings, on_fatal=on_fatal), settings, listener)
 
 
 @main.command()
@@ -172,8 +218,8 @@ def ingest(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Run the ingest API alone (distributed mode)."""
     from services.ingest.bootstrap import create_ingest_app
 
-    settings = _prepared(host=host, port=port, data_dir=data_dir)
-    _serve(lambda _: create_ingest_app(settings), settings)
+    settings, listener = _service(host=host, port=port, data_dir=data_dir)
+    _serve(lambda _: create_ingest_app(settings), settings, listener)
 
 
 @main.command()
@@ -184,8 +230,8 @@ def aggregator(host: str | None, port: int | None, data_dir: Path | None) -> Non
     """Run one aggregator (distributed mode); it serves /healthz, /readyz and /metrics."""
     from services.aggregator.bootstrap import create_aggregator_app
 
-    settings = _prepared(host=host, port=port, data_dir=data_dir)
-    _serve(lambda on_fatal: create_aggregator_app(settings, on_fatal=on_fatal), settings)
+    settings, listener = _service(host=host, port=port, data_dir=data_dir)
+    _serve(lambda on_fatal: create_aggregator_app(settings, on_fatal=on_fatal), settings, listener)
 
 
 @main.command()
@@ -196,8 +242,8 @@ def api(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Run the query API alone (distributed mode)."""
     from services.api.bootstrap import create_api_app
 
-    settings = _prepared(host=host, port=port, data_dir=data_dir)
-    _serve(lambda _: create_api_app(settings), settings)
+    settings, listener = _service(host=host, port=port, data_dir=data_dir)
+    _serve(lambda _: create_api_app(settings), settings, listener)
 
 
 @main.group()
@@ -230,7 +276,7 @@ def create_key_command(
     """Create a key and print it."""
     from shared.db.key_store import KeyExists, create_key
 
-    settings = _prepared(data_dir=data_dir)
+    settings = _prepared(_settings(data_dir=data_dir))
     try:
         key = _with_engine(
             settings,
@@ -254,7 +300,7 @@ def list_keys_command(data_dir: Path | None) -> None:
     """List keys (never the keys themselves)."""
     from shared.db.key_store import list_keys
 
-    settings = _prepared(data_dir=data_dir)
+    settings = _prepared(_settings(data_dir=data_dir))
     for key in _with_engine(settings, list_keys):
         state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
         limit = f" rate={key.rate_per_second}/s burst={key.burst}" if key.rate_per_second else ""
@@ -269,7 +315,7 @@ def revoke_key_command(name: str, data_dir: Path | None) -> None:
     """Revoke a key; running services refuse it within seconds."""
     from shared.db.key_store import revoke_key
 
-    settings = _prepared(data_dir=data_dir)
+    settings = _prepared(_settings(data_dir=data_dir))
     if not _with_engine(settings, lambda engine: revoke_key(engine, name)):
         raise click.ClickException(f"no active key named {name!r}")
     click.echo(f"revoked {name}")

@@ -17,6 +17,7 @@ from shared.clock import Clock, SystemClock
 from shared.config import Settings
 from shared.db.component import database_component
 from shared.db.engine import create_engine
+from shared.db.presence import AggregatorPresence
 from shared.log.interface import EventLogReader
 from shared.log.kafka_reader import KafkaLogReader
 from shared.log.kafka_topics import ensure_log_topics
@@ -109,10 +110,11 @@ def aggregator_component(
     )
     runner = AggregatorRunner(aggregator, on_fatal)
     dispatcher = build_dispatcher(settings, engine=engine, metrics=metrics, clock=clock)
+    presence = AggregatorPresence(engine)
     return Component(
         checks={"aggregator": runner.check_alive},
-        start=[runner.start, dispatcher.start],
-        stop=[dispatcher.stop, runner.stop],
+        start=[presence.start, runner.start, dispatcher.start],
+        stop=[dispatcher.stop, runner.stop, presence.stop],
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 LOCK_BUCKETS = 256
 IDENTITY_LOCKS = 1
 ALERT_LOCKS = 2
+# Session lock: held shared by every running aggregator (shared/db/presence.py).
+AGGREGATOR_LOCK = 3
 
 
 def advisory_locks(namespace: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from tests.support.polling import eventually
 from tests.support.process import (
     Service,
     clean_env,
+    local_postgres,
     local_postgres_stopped_after,
     reaped,
     run_cli,
@@ -80,11 +82,31 @@ async def test_up_keeps_the_maps_across_a_clean_restart(data_dir: Path) -> None:
         assert before["stage"] == "service"
         assert await stop(first) == 0
 
+    assert local_postgres(data_dir) == [], "a clean stop leaves no PostgreSQL running"
+
     async with reaped(await start_up(data_dir, port)) as second:
         assert second.key("write") == write_key
         after = await _journey(second, "carol", 4)
         assert after == before
         assert await stop(second, signal.SIGTERM) == 0
+    assert local_postgres(data_dir) == []
+
+
+async def test_up_adopts_the_postgresql_a_killed_run_left_and_stops_it(data_dir: Path) -> None:
+    killed = await start_up(data_dir, free_port())
+    killed.process.kill()
+    await killed.process.wait()
+    assert local_postgres(data_dir), "a SIGKILL leaves the server running"
+
+    async with reaped(await start_up(data_dir, free_port())) as adopter:
+        async with _client(adopter, "read") as reader:
+            assert (await reader.get("/readyz")).status_code == 200
+        assert await stop(adopter, signal.SIGTERM) == 0
+
+    async def stopped() -> bool | None:
+        return not local_postgres(data_dir) or None
+
+    await eventually(stopped, within=30)
 
 
 async def test_sigkill_mid_stream_loses_no_acknowledged_event(data_dir: Path) -> None:
@@ -151,3 +173,27 @@ async def test_keys_from_the_environment_are_not_generated_again(data_dir: Path)
     assert [line.split("\t")[0].rsplit("-", 1)[0] for line in listed.stdout.splitlines()] == [
         "local-alerts"
     ]
+
+
+def test_a_busy_port_stops_up_before_it_starts_anything(data_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        result = run_cli("up", "--port", str(port), "--data-dir", str(data_dir))
+
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "journeymap is starting" not in result.stdout
+    assert not (data_dir / "postgres").exists(), "nothing was started"
+
+
+@pytest.mark.parametrize(("log_format", "json_lines"), [("json", True), ("text", False)])
+def test_logs_are_json_for_machines_and_lines_for_people(
+    data_dir: Path, log_format: str, json_lines: bool
+) -> None:
+    result = run_cli("--log-format", log_format, "migrate", "--data-dir", str(data_dir))
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines
+    assert all(line.startswith("{") == json_lines for line in lines), lines

@@ -105,19 +105,26 @@ async def reaped(service: Service) -> AsyncIterator[Service]:
             await service.process.wait()
 
 
+def local_postgres(data_dir: Path) -> list[psutil.Process]:
+    """The PostgreSQL server processes running on `data_dir`'s database."""
+    pgdata = str((data_dir / "postgres").resolve())
+    return [
+        proc
+        for proc in psutil.process_iter(["name", "cmdline"])
+        if proc.info["name"] == "postgres" and pgdata in (proc.info["cmdline"] or [])
+    ]
+
+
 @contextlib.contextmanager
 def local_postgres_stopped_after(data_dir: Path) -> Iterator[None]:
     """Stop a PostgreSQL left running under `data_dir` (after a SIGKILL of its owner)."""
     try:
         yield
     finally:
-        pgdata = str((data_dir / "postgres").resolve())
-        for proc in psutil.process_iter(["name", "cmdline"]):
-            cmdline = proc.info["cmdline"] or []
-            if proc.info["name"] == "postgres" and pgdata in cmdline:
-                proc.send_signal(signal.SIGINT)  # fast shutdown
-                with contextlib.suppress(psutil.Error):
-                    proc.wait(10)
+        for proc in local_postgres(data_dir):
+            proc.send_signal(signal.SIGINT)  # fast shutdown
+            with contextlib.suppress(psutil.Error):
+                proc.wait(10)
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
