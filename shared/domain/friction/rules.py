@@ -272,7 +272,7 @@ def stage_stalled(ctx: Evaluation) -> list[Signal]:
                 partition=partition,
                 due_at=progress.entered_at + limit,
                 touchpoints=(touchpoint.event_id,),
-                detail=f"no progress past {progress.stage} for {limit}",
+                detail=f"no progress past {progress.stage} for {human_duration(limit)}",
             )
         )
     if entered_earlier:
