@@ -56,10 +56,14 @@ class AggregatorPresence:
         if self._held is None:
             return
         held, self._held = self._held, None
-        conn = await driver_connection(held)
-        # The connection goes back to the pool: leave nothing of ours on it.
-        await conn.execute("SELECT pg_advisory_unlock_shared($1, $2)", *LOCK_KEY)
-        await conn.execute("RESET application_name")
+        try:
+            conn = await driver_connection(held)
+            # The connection goes back to the pool: leave nothing of ours on it.
+            await conn.execute("SELECT pg_advisory_unlock_shared($1, $2)", *LOCK_KEY)
+            await conn.execute("RESET application_name")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            # The session is gone, and the lock with it: discard the connection.
+            await held.invalidate()
         await held.close()
 
 
