@@ -69,6 +69,12 @@ class Metrics:
             ["rule", "severity"],
             registry=r,
         )
+        self.alerts_backfilled = Counter(
+            "journeymap_alerts_backfilled",
+            "Alerts raised by events older than the paging horizon: recorded, not delivered.",
+            ["rule"],
+            registry=r,
+        )
         self.alerts_active = Gauge(
             "journeymap_alerts_active",
             "Alerts open or acknowledged, by status (refreshed by the dispatcher).",

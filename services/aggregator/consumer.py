@@ -182,6 +182,8 @@ class Aggregator:
     def _count_alerts(self, triggered: list[Triggered]) -> None:
         for alert in triggered:
             self._metrics.alerts_raised.labels(alert.rule, alert.severity).inc()
+            if alert.backfill:
+                self._metrics.alerts_backfilled.labels(alert.rule).inc()
 
     def _observe(self, outcome: BatchOutcome, seconds: float) -> None:
         metrics = self._metrics

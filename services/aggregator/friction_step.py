@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from services.aggregator import friction_store
+from services.aggregator.friction_store import EvidenceRange
 from shared.config import NotifierSettings
 from shared.db import alert_store
 from shared.domain.alerts import AlertBook, Change, Raise, Signal
@@ -32,6 +33,7 @@ class Triggered:
     rule: str
     severity: str
     touchpoint: str | None
+    backfill: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,9 @@ class FrictionStep:
             customers=customers,
         )
         await friction_store.load_customers(conn, engine, customers)
+        await friction_store.load_evidence(
+            conn, engine, self._evidence_ranges(engine, [t for _, t, new in stream if new])
+        )
         signals = engine.run(stream)
         triggered = await self._settle(conn, engine, signals, now)
         await friction_store.save(conn, engine)
@@ -102,12 +107,40 @@ class FrictionStep:
         await friction_store.load_timers(
             conn, engine, partitions=sorted(watermarks), due_by=max(watermarks.values())
         )
+        await friction_store.load_evidence(conn, engine, self._evidence_ranges(engine, []))
         signals: list[Signal] = []
         for partition, watermark in sorted(watermarks.items()):
             signals += engine.advance(partition, watermark)
         triggered = await self._settle(conn, engine, signals, now)
         await friction_store.save(conn, engine)
         return FrictionOutcome(dict(engine.watermarks), triggered)
+
+    def _evidence_ranges(
+        self, engine: FrictionEngine, new: Sequence[Touchpoint]
+    ) -> dict[str, EvidenceRange]:
+        """What the rules may read of each customer's stored events: a window either
+        side of the new ones, and any purchase after a checkout whose timer is loaded."""
+        rules = self._rules
+        reach = max(rules.support_window, rules.error_window, rules.checkout_abandon_after)
+        ranges: dict[str, EvidenceRange] = {}
+
+        def widen(customer: str, low: datetime, high: datetime | None) -> None:
+            known = ranges.get(customer)
+            if known is not None:
+                low = min(low, known.low)
+                high = None if high is None or known.high is None else max(high, known.high)
+            ranges[customer] = EvidenceRange(low, high)
+
+        for touchpoint in new:
+            widen(
+                touchpoint.customer_id,
+                touchpoint.occurred_at - reach,
+                touchpoint.occurred_at + reach,
+            )
+        for timer in engine.timers.pending.values():
+            if timer.rule == rule_names.CHECKOUT_ABANDONED:
+                widen(timer.customer_id, timer.due_at - rules.checkout_abandon_after, None)
+        return ranges
 
     async def _settle(
         self,
@@ -134,8 +167,9 @@ class FrictionStep:
         if not signals:
             return []
         book: AlertBook = await alert_store.load_book(conn, {s.key for s in signals})
+        history_before = now - self._rules.page_within
         for signal in signals:
-            book.apply(signal, self._rules.cooldown)
+            book.apply(signal, self._rules.cooldown, history_before)
         await alert_store.save_book(
             conn, book, notifiers=self._notifiers, base_url=self._base_url, now=now
         )
@@ -144,6 +178,7 @@ class FrictionStep:
                 n.alert.rule,
                 n.alert.severity.value,
                 n.alert.touchpoints[0] if n.alert.touchpoints else None,
+                n.alert.backfill,
             )
             for n in book.notifications
             if n.change is Change.TRIGGERED

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -12,8 +13,18 @@ import orjson
 from shared.db.state_json import friction_from_json, friction_to_json
 from shared.domain.friction.config import SYSTEMIC_FRICTION
 from shared.domain.friction.engine import FrictionEngine
-from shared.domain.friction.systemic import Firing, FiringCount, distinct_customers_in_windows
+from shared.domain.friction.systemic import (
+    Firing,
+    FiringCount,
+    distinct_customers_in_windows,
+    windows_holding,
+)
 from shared.domain.friction.timers import Timer, TimerAction
+from shared.domain.touchpoint import Touchpoint
+
+# How far behind the newest firing of its rule and product a late firing still counts
+# towards systemic friction.
+FIRING_MEMORY = timedelta(days=1)
 
 _TIMER_COLUMNS = (
     "key, partition, due_at, rule, action, customer_id, product_id, touchpoints, detail"
@@ -71,6 +82,49 @@ async def has_active_systemic(conn: asyncpg.Connection) -> bool:
             "SELECT EXISTS (SELECT 1 FROM alerts WHERE rule = $1 AND status <> 'resolved')",
             SYSTEMIC_FRICTION,
         )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRange:
+    low: datetime
+    high: datetime | None  # None: no end
+
+
+async def load_evidence(
+    conn: asyncpg.Connection, engine: FrictionEngine, ranges: Mapping[str, EvidenceRange]
+) -> None:
+    """The stored events the rules count or that clear them, in each customer's range."""
+    if not ranges:
+        return
+    catalogue, rules = engine.catalogue, engine.rules
+    types = (
+        catalogue.error_types
+        | catalogue.support_contact_types
+        | {rules.checkout_type, catalogue.conversion_type}
+    )
+    rows = await conn.fetch(
+        "SELECT t.event_id, t.customer_id, t.type, t.channel, t.product_id, t.occurred_at, "
+        "t.received_at FROM touchpoints t JOIN unnest($1::text[], $2::timestamptz[], "
+        "$3::timestamptz[]) AS r(customer_id, low, high) ON t.customer_id = r.customer_id "
+        "AND t.occurred_at >= r.low AND (r.high IS NULL OR t.occurred_at <= r.high) "
+        "WHERE t.type = ANY($4::text[])",
+        list(ranges),
+        [r.low for r in ranges.values()],
+        [r.high for r in ranges.values()],
+        sorted(types),
+    )
+    engine.evidence.add(
+        Touchpoint(
+            event_id=row["event_id"],
+            customer_id=row["customer_id"],
+            type=row["type"],
+            channel=row["channel"],
+            occurred_at=row["occurred_at"],
+            received_at=row["received_at"],
+            product_id=row["product_id"],
+        )
+        for row in rows
     )
 
 
@@ -133,17 +187,19 @@ async def count_firings(
         [f.customer_id for f in firings],
         [f.at for f in firings],
     )
-    points = sorted({(f.rule, f.product_id, f.at) for f in firings})
-    # The stored firings that can fall in a window ending at one of the points.
+    news = sorted({(f.rule, f.product_id, f.at) for f in firings})
+    # The stored firings that can share a window with a new one: a window ending at a
+    # later firing counts a new one too, however late it arrived.
     rows = await conn.fetch(
         "SELECT f.rule, f.product_id, f.customer_id, f.at FROM rule_firings f "
-        "JOIN (SELECT rule, product_id, min(at) - $4::interval AS low, max(at) AS high "
+        "JOIN (SELECT rule, product_id, min(at) - $4::interval AS low, "
+        " max(at) + $4::interval AS high "
         " FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS w(rule, product_id, at) "
         " GROUP BY rule, product_id) b ON f.rule = b.rule AND f.product_id = b.product_id "
         "AND f.at BETWEEN b.low AND b.high",
-        [rule for rule, _, _ in points],
-        [product for _, product, _ in points],
-        [at for _, _, at in points],
+        [rule for rule, _, _ in news],
+        [product for _, product, _ in news],
+        [at for _, _, at in news],
         window,
     )
     stored: dict[tuple[str, str], list[Firing]] = defaultdict(list)
@@ -152,25 +208,25 @@ async def count_firings(
             Firing(row["rule"], row["product_id"], row["customer_id"], row["at"])
         )
     wanted: dict[tuple[str, str], list[datetime]] = defaultdict(list)
-    for rule, product, at in points:
+    for rule, product, at in news:
         wanted[(rule, product)].append(at)
     counts = [
         FiringCount(rule, product, at, customers)
         for (rule, product), ats in wanted.items()
         for at, customers in distinct_customers_in_windows(
-            stored[(rule, product)], ats, window
+            stored[(rule, product)], windows_holding(ats, stored[(rule, product)], window), window
         ).items()
     ]
-    # Firings older than two windows before the newest can no longer count. One bound
-    # per rule and product: a bound per firing made the delete quadratic.
+    # Firings a day (or two windows) older than the newest can no longer count: one
+    # bound per rule and product, since a bound per firing made the delete quadratic.
     newest = {key: max(ats) for key, ats in wanted.items()}
     await conn.execute(
         "DELETE FROM rule_firings f USING (SELECT * FROM unnest($1::text[], $2::text[], "
         "$3::timestamptz[])) AS w(rule, product_id, at) WHERE f.rule = w.rule "
-        "AND f.product_id = w.product_id AND f.at < w.at - 2 * $4::interval",
+        "AND f.product_id = w.product_id AND f.at < w.at - $4::interval",
         [rule for rule, _ in newest],
         [product for _, product in newest],
         list(newest.values()),
-        window,
+        max(2 * window, FIRING_MEMORY),
     )
     return counts

@@ -55,7 +55,7 @@ def fold(
     """
     update = MapUpdate()
     current: dict[JourneyKey, JourneyState] = dict(latest)
-    for touchpoint in sorted(touchpoints, key=lambda t: t.sort_key):
+    for touchpoint in sorted(touchpoints, key=catalogue.order_key):
         customer = touchpoint.customer_id
         state = update.experiences.get(customer) or experiences.get(customer)
         if state is None:
@@ -70,7 +70,7 @@ def fold(
         path = current.get(key)
         if path is None:
             path = JourneyState(customer_id=customer, product_id=touchpoint.product_id)
-        elif not journey.is_next(path, touchpoint):
+        elif not journey.is_next(path, touchpoint, catalogue):
             update.journeys_to_rebuild.add(key)
             for instance in [k for k in update.journeys if k[:2] == key]:
                 del update.journeys[instance]

@@ -22,7 +22,7 @@ from shared.schemas.alert_event import AlertEvent, alert_view
 ALERT_COLUMNS = (
     "id, dedup_key, rule, scope, customer_id, product_id, severity, status, summary, "
     "first_seen_at, last_seen_at, occurrences, touchpoints, acknowledged_at, acknowledged_by, "
-    "resolved_at, resolved_by, resolution_note, suppressed"
+    "resolved_at, resolved_by, resolution_note, suppressed, backfill"
 )
 
 
@@ -47,6 +47,7 @@ def alert_from_row(row: asyncpg.Record) -> Alert:
         resolved_by=row["resolved_by"],
         resolution_note=row["resolution_note"],
         suppressed=row["suppressed"],
+        backfill=row["backfill"],
     )
 
 
@@ -138,6 +139,7 @@ def _columns(alerts: Sequence[Alert]) -> list[list[Any]]:
         [a.resolved_by for a in alerts],
         [a.resolution_note for a in alerts],
         [a.suppressed for a in alerts],
+        [a.backfill for a in alerts],
     ]
 
 
@@ -145,9 +147,10 @@ _UNNEST_ALERTS = (
     "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
     "$7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::int[], "
     "$13::jsonb[], $14::timestamptz[], $15::text[], $16::timestamptz[], $17::text[], "
-    "$18::text[], $19::int[]) AS u(id, dedup_key, rule, scope, customer_id, product_id, "
-    "severity, status, summary, first_seen_at, last_seen_at, occurrences, touchpoints, "
-    "acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution_note, suppressed)"
+    "$18::text[], $19::int[], $20::bool[]) AS u(id, dedup_key, rule, scope, customer_id, "
+    "product_id, severity, status, summary, first_seen_at, last_seen_at, occurrences, "
+    "touchpoints, acknowledged_at, acknowledged_by, resolved_at, resolved_by, "
+    "resolution_note, suppressed, backfill)"
 )
 
 
@@ -179,7 +182,7 @@ async def _store_all(conn: asyncpg.Connection, alerts: Sequence[Alert]) -> list[
             "INSERT INTO alerts (id, dedup_key, rule, scope, customer_id, product_id, "
             "severity, status, summary, first_seen_at, last_seen_at, occurrences, touchpoints, "
             "acknowledged_at, acknowledged_by, resolved_at, resolved_by, resolution_note, "
-            f"suppressed) SELECT * FROM {_UNNEST_ALERTS}",
+            f"suppressed, backfill) SELECT * FROM {_UNNEST_ALERTS}",
             [a.id for a in inserted],
             *_columns(inserted),
         )
@@ -194,7 +197,10 @@ async def _write_changes(
     base_url: str,
     now: datetime,
 ) -> None:
-    """The outbox: one event per change, one delivery per interested notifier; in order."""
+    """The outbox: one event per change, one delivery per interested notifier; in order.
+
+    A backfill alert's changes are recorded as events, and delivered to nobody.
+    """
     event_ids = await _next_ids(conn, "alert_events", len(changes))
     if not event_ids:
         return
@@ -215,7 +221,7 @@ async def _write_changes(
         (event_id, alert.id, notifier.name)
         for event_id, (alert, _) in zip(event_ids, changes, strict=True)
         for notifier in notifiers
-        if alert.severity.at_least(notifier.min_severity)
+        if alert.severity.at_least(notifier.min_severity) and not alert.backfill
     ]
     if deliveries:
         await conn.execute(

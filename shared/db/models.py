@@ -281,6 +281,7 @@ class AlertRow(Base):
     resolved_by: Mapped[str | None] = mapped_column(Text)
     resolution_note: Mapped[str | None] = mapped_column(Text)
     suppressed: Mapped[int] = mapped_column(Integer)
+    backfill: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 

@@ -9,13 +9,15 @@ aggregator reads or writes, and were a fifth of its time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from shared.domain.experience import ExperienceState, Moment
-from shared.domain.friction.state import Contact, CustomerFriction, Progress
+from shared.domain.friction.state import CustomerFriction, Latest, Progress
 from shared.domain.journey import JourneyState, JourneyStep, StageTransition
+from shared.domain.stages import OrderKey
 
 Json = dict[str, Any]
 
@@ -25,6 +27,15 @@ def _parse_time(value: str | None) -> datetime | None:
 
 
 _iso = datetime.fromisoformat
+
+
+def _order_key(doc: list[Any] | None) -> OrderKey | None:
+    if doc is None:
+        return None
+    if len(doc) == 2:  # (time, id), written before ties were ordered by stage
+        return (_iso(doc[0]), -1, doc[1])
+    at, rank, event_id = doc
+    return (_iso(at), rank, event_id)
 
 
 def journey_to_json(state: JourneyState) -> Json:
@@ -69,7 +80,7 @@ def journey_from_json(doc: Json) -> JourneyState:
         stage_entered_at=_parse_time(doc["stage_entered_at"]),
         converted_at=_parse_time(doc["converted_at"]),
         last_event_at=_parse_time(doc["last_event_at"]),
-        last_key=None if last_key is None else (_iso(last_key[0]), last_key[1]),
+        last_key=_order_key(last_key),
         transitions=[
             StageTransition(from_stage, to_stage, _iso(at), event_id)
             for from_stage, to_stage, at, event_id in doc["transitions"]
@@ -148,33 +159,33 @@ def experience_from_json(doc: Json) -> ExperienceState:
     )
 
 
-def _contact_to_json(contact: Contact) -> list[Any]:
-    return [contact.at, contact.event_id, contact.channel, contact.product_id]
+def _latest_to_json(latest: Mapping[str, Latest]) -> Json:
+    return {key: [last.at, last.event_id, last.bad] for key, last in latest.items()}
 
 
-def _contact_from_json(doc: list[Any]) -> Contact:
-    at, event_id, channel, product_id = doc
-    return Contact(_iso(at), event_id, channel, product_id)
+def _latest_from_json(doc: Json) -> dict[str, Latest]:
+    return {key: Latest(_iso(at), event_id, bad) for key, (at, event_id, bad) in doc.items()}
 
 
 def friction_to_json(state: CustomerFriction) -> Json:
     return {
         "customer_id": state.customer_id,
-        "support": [_contact_to_json(c) for c in state.support],
-        "errors": [_contact_to_json(c) for c in state.errors],
         "journeys": {
             product: [p.stage, p.entered_at, p.converted] for product, p in state.journeys.items()
         },
+        "scores": _latest_to_json(state.scores),
+        "sentiments": _latest_to_json(state.sentiments),
     }
 
 
 def friction_from_json(doc: Json) -> CustomerFriction:
     return CustomerFriction(
         customer_id=doc["customer_id"],
-        support=[_contact_from_json(c) for c in doc["support"]],
-        errors=[_contact_from_json(c) for c in doc["errors"]],
         journeys={
             product: Progress(stage, _parse_time(entered_at), converted)
             for product, (stage, entered_at, converted) in doc["journeys"].items()
         },
+        # Absent from documents written before the rules read stored touchpoints.
+        scores=_latest_from_json(doc.get("scores", {})),
+        sentiments=_latest_from_json(doc.get("sentiments", {})),
     )

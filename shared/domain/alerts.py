@@ -108,6 +108,8 @@ class Alert:
     resolution_note: str | None = None
     suppressed: int = 0
     scope: str | None = None
+    # Raised from events older than the paging horizon (a backfill): kept, never paged.
+    backfill: bool = False
     id: int | None = None  # assigned by storage
 
     @property
@@ -142,27 +144,42 @@ def _merge(old: Sequence[str], new: Sequence[str]) -> tuple[str, ...]:
     return tuple(merged[-MAX_TOUCHPOINTS:])
 
 
+def _folded(alert: Alert, signal: Raise) -> Alert:
+    """`alert` with one more occurrence: the later last seen, the higher severity."""
+    escalated = signal.severity.rank > alert.severity.rank
+    return replace(
+        alert,
+        occurrences=alert.occurrences + 1,
+        first_seen=min(alert.first_seen, signal.at),
+        last_seen=max(alert.last_seen, signal.at),
+        severity=signal.severity if escalated else alert.severity,
+        summary=signal.summary if escalated else alert.summary,
+        touchpoints=_merge(alert.touchpoints, signal.touchpoints),
+    )
+
+
 def on_raise(
-    active: Alert | None, last_resolved: Alert | None, signal: Raise, cooldown: timedelta
+    active: Alert | None,
+    last_resolved: Alert | None,
+    signal: Raise,
+    cooldown: timedelta,
+    history_before: datetime | None = None,
 ) -> Transition:
-    """Open an alert, fold a repeat into the active one, or hold it off after a resolve."""
+    """Open an alert, fold a repeat into the active one, or hold it off after a resolve.
+
+    A raise whose event time is before the last resolve belongs to the resolved alert's
+    past (it arrived late): it folds into it, escalating it if need be, but does not
+    reopen it or page anyone: the condition had ended. An alert opened by an event
+    older than `history_before` is a backfill: recorded, never paged.
+    """
     if active is not None:
-        escalated = signal.severity.rank > active.severity.rank
-        folded = replace(
-            active,
-            occurrences=active.occurrences + 1,
-            last_seen=max(active.last_seen, signal.at),
-            severity=signal.severity if escalated else active.severity,
-            summary=signal.summary if escalated else active.summary,
-            touchpoints=_merge(active.touchpoints, signal.touchpoints),
-        )
-        return Transition(folded, Change.UPDATED if escalated else None)
-    if (
-        last_resolved is not None
-        and last_resolved.resolved_at is not None
-        and signal.at < last_resolved.resolved_at + cooldown
-    ):
-        return Transition(replace(last_resolved, suppressed=last_resolved.suppressed + 1), None)
+        folded = _folded(active, signal)
+        return Transition(folded, Change.UPDATED if folded.severity != active.severity else None)
+    if last_resolved is not None and last_resolved.resolved_at is not None:
+        if signal.at < last_resolved.resolved_at:
+            return Transition(_folded(last_resolved, signal), None)
+        if signal.at < last_resolved.resolved_at + cooldown:
+            return Transition(replace(last_resolved, suppressed=last_resolved.suppressed + 1), None)
     opened = Alert(
         key=signal.key,
         rule=signal.rule,
@@ -175,6 +192,7 @@ def on_raise(
         last_seen=signal.at,
         touchpoints=_merge((), signal.touchpoints),
         scope=signal.scope,
+        backfill=history_before is not None and signal.at < history_before,
     )
     return Transition(opened, Change.TRIGGERED)
 
@@ -263,12 +281,14 @@ class AlertBook:
         handle = index.get(key)
         return None if handle is None else self.alerts[handle]
 
-    def apply(self, signal: Signal, cooldown: timedelta) -> Change | None:
+    def apply(
+        self, signal: Signal, cooldown: timedelta, history_before: datetime | None = None
+    ) -> Change | None:
         active = self._get(self.active, signal.key)
         transition: Transition | None
         if isinstance(signal, Raise):
             resolved = self._get(self.last_resolved, signal.key)
-            transition = on_raise(active, resolved, signal, cooldown)
+            transition = on_raise(active, resolved, signal, cooldown, history_before)
         else:
             transition = on_clear(active, signal)
         if transition is None:

@@ -33,7 +33,7 @@ def build_instances(
 ) -> list[JourneyState]:
     """Every instance of one customer's journeys with one product, oldest first."""
     groups: list[list[Touchpoint]] = []
-    for touchpoint in journey.distinct_in_order(touchpoints):
+    for touchpoint in journey.distinct_in_order(touchpoints, catalogue):
         if groups and touchpoint.occurred_at - groups[-1][-1].occurred_at < window:
             groups[-1].append(touchpoint)
         else:

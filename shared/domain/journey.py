@@ -14,8 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from shared.domain.stages import StageCatalogue
-from shared.domain.touchpoint import SortKey, Touchpoint
+from shared.domain.stages import OrderKey, StageCatalogue
+from shared.domain.touchpoint import Touchpoint
 
 
 @dataclass(slots=True)
@@ -52,7 +52,7 @@ class JourneyState:
     stage_entered_at: datetime | None = None
     converted_at: datetime | None = None
     last_event_at: datetime | None = None
-    last_key: SortKey | None = None
+    last_key: OrderKey | None = None
     transitions: list[StageTransition] = field(default_factory=list)
     # Time spent in each stage that has been left; see `time_in_stage` for the full view.
     completed_stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -69,9 +69,9 @@ class JourneyState:
         return self.stage is not None
 
 
-def is_next(state: JourneyState, touchpoint: Touchpoint) -> bool:
+def is_next(state: JourneyState, touchpoint: Touchpoint, catalogue: StageCatalogue) -> bool:
     """True when the touchpoint comes after everything the journey has seen."""
-    return state.last_key is None or touchpoint.sort_key > state.last_key
+    return state.last_key is None or catalogue.order_key(touchpoint) > state.last_key
 
 
 def effective_type(state: JourneyState, touchpoint: Touchpoint, catalogue: StageCatalogue) -> str:
@@ -111,7 +111,7 @@ def apply(state: JourneyState, touchpoint: Touchpoint, catalogue: StageCatalogue
         )
     )
     state.last_event_at = at
-    state.last_key = touchpoint.sort_key
+    state.last_key = catalogue.order_key(touchpoint)
     return state
 
 
@@ -135,14 +135,16 @@ def build(
 ) -> JourneyState:
     """The journey of a set of touchpoints; duplicates (same event id) count once."""
     state = JourneyState(customer_id=customer_id, product_id=product_id, instance=instance)
-    for touchpoint in distinct_in_order(touchpoints):
+    for touchpoint in distinct_in_order(touchpoints, catalogue):
         apply(state, touchpoint, catalogue)
     return state
 
 
-def distinct_in_order(touchpoints: Iterable[Touchpoint]) -> list[Touchpoint]:
+def distinct_in_order(
+    touchpoints: Iterable[Touchpoint], catalogue: StageCatalogue
+) -> list[Touchpoint]:
     by_id = {touchpoint.event_id: touchpoint for touchpoint in touchpoints}
-    return sorted(by_id.values(), key=lambda touchpoint: touchpoint.sort_key)
+    return sorted(by_id.values(), key=catalogue.order_key)
 
 
 def time_in_stage(state: JourneyState) -> dict[str, float]:

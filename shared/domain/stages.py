@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
+
+from shared.domain.touchpoint import Touchpoint
+
+# Time, stage rank, event id: see StageCatalogue.order_key.
+OrderKey = tuple[datetime, int, str]
 
 DEFAULT_STAGES: tuple[str, ...] = ("awareness", "consideration", "decision", "service", "loyalty")
 
@@ -104,6 +110,14 @@ class StageCatalogue:
 
     def rank(self, stage: str) -> int:
         return self._rank_by_stage[stage]
+
+    def order_key(self, touchpoint: Touchpoint) -> OrderKey:
+        """Touchpoints in time order; at equal times by stage (awareness first, neutral
+        events last), then by id. Clients stamp milliseconds: an ad click, a product view
+        and a cart in one millisecond still read awareness, consideration, decision."""
+        stage = self._stage_by_type.get(touchpoint.type)
+        rank = len(self.stages) if stage is None else self._rank_by_stage[stage]
+        return (touchpoint.occurred_at, rank, touchpoint.event_id)
 
     def is_error(self, event_type: str) -> bool:
         return event_type in self.error_types

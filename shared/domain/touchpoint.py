@@ -8,7 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-# Events are ordered by event time, then by id, so equal timestamps still give one order.
+# Moments of the experience map are ordered by event time, then by id. Touchpoints of a
+# journey are ordered by StageCatalogue.order_key, which puts stages between the two.
 SortKey = tuple[datetime, str]
 
 
@@ -32,7 +33,3 @@ class Touchpoint:
     csat: int | None = None
     revenue: Decimal | None = None
     properties: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def sort_key(self) -> SortKey:
-        return (self.occurred_at, self.event_id)

@@ -29,6 +29,9 @@ class AlertView(BaseModel):
     resolved_at: datetime | None
     resolved_by: str | None = Field(description="A person, or 'condition' when it cleared.")
     resolution_note: str | None
+    backfill: bool = Field(
+        description="Raised by events older than the paging horizon: recorded, not delivered."
+    )
     map_url: str = Field(description="The journey or experience map this alert is about.")
 
 
@@ -70,5 +73,6 @@ def alert_view(alert: Alert, base_url: str) -> AlertView:
         resolved_at=alert.resolved_at,
         resolved_by=alert.resolved_by,
         resolution_note=alert.resolution_note,
+        backfill=alert.backfill,
         map_url=map_url(base_url, alert),
     )

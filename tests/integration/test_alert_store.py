@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.config import NotifierSettings
 from shared.db import alert_store
 from shared.db.engine import driver_connection
 from shared.domain.alerts import Clear, Raise, Severity
@@ -67,3 +68,24 @@ async def test_a_book_of_many_new_alerts_gets_distinct_increasing_ids(engine: As
 
     assert len(alerts) == 50
     assert events == [(n, "triggered") for n in range(50)]
+
+
+async def test_a_backfill_alert_is_recorded_and_delivered_to_nobody(engine: AsyncEngine) -> None:
+    hook = NotifierSettings(name="hook", kind="webhook", url="http://127.0.0.1:9/x")
+    async with engine.begin() as sa_conn:
+        conn = await driver_connection(sa_conn)
+        book = await alert_store.load_book(conn, {"checkout_abandoned|c1|p1", "detractor|c2|p1"})
+        page_after = AT - timedelta(hours=24)
+        book.apply(raised(AT - timedelta(days=30), "old"), COOLDOWN, page_after)
+        fresh = Raise("detractor", "c2", "p1", Severity.WARNING, AT, ("new",), "NPS 2")
+        book.apply(fresh, COOLDOWN, page_after)
+        await alert_store.save_book(conn, book, notifiers=[hook], base_url="http://x", now=AT)
+        rows = await conn.fetch(
+            "SELECT a.rule, a.backfill, count(d.id) AS deliveries FROM alerts a LEFT JOIN "
+            "deliveries d ON d.alert_id = a.id GROUP BY a.rule, a.backfill ORDER BY a.rule"
+        )
+
+    assert [tuple(row) for row in rows] == [
+        ("checkout_abandoned", True, 0),
+        ("detractor", False, 1),
+    ]

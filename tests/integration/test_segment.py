@@ -103,6 +103,39 @@ async def test_the_official_segment_client_feeds_the_maps(service: Running) -> N
         assert (await service.reader.get(f"/v1/customers/{merged}/experience")).status_code == 404
 
 
+async def test_calls_of_one_millisecond_keep_the_stage_order(service: Running) -> None:
+    """The SDK stamps milliseconds; a page can fire an ad click, a view and a cart in one."""
+    errors: list[Exception] = []
+    client = Client(
+        write_key=WRITE_KEY,
+        host=service.base_url,
+        upload_interval=0.05,
+        on_error=lambda error, batch: errors.append(error),
+    )
+    moment = datetime.now(UTC).replace(microsecond=123000) - timedelta(minutes=1)
+
+    def calls() -> None:
+        for event in ("Promotion Clicked", "Product Viewed", "Product Added"):
+            client.track(
+                user_id="u-ms", event=event, properties={"product_id": "sku-9"}, timestamp=moment
+            )
+        client.flush()
+        client.shutdown()
+
+    await asyncio.to_thread(calls)
+
+    assert errors == []
+    journey = await customer_map(
+        service, "/v1/customers/u-ms/journeys/sku-9", lambda body: body["touchpoint_count"] == 3
+    )
+    assert [t["to_stage"] for t in journey["transitions"]] == [
+        "awareness",
+        "consideration",
+        "decision",
+    ]
+    assert journey["revisits"] == 0
+
+
 async def send(service: Running, path: str, body: dict[str, Any]) -> None:
     response = await service.writer.post(path, json=body, headers=basic(WRITE_KEY))
     assert response.status_code == 200, response.text

@@ -69,3 +69,6 @@ class FrictionRules:
     allowed_lateness: timedelta = timedelta(minutes=5)
     # After an alert is resolved, the same alert is held off for this long.
     cooldown: timedelta = timedelta(minutes=10)
+    # An alert raised by an event older than this (a backfill, a replay) is recorded
+    # and shown, flagged `backfill`, but not delivered: on-call is not paged for history.
+    page_within: timedelta = timedelta(hours=24)

@@ -5,12 +5,15 @@ Time is the touchpoint's event time. Rules never send anything.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from shared.domain.alerts import Clear, Raise, Signal
+from shared.domain.alerts import Clear, Raise, Severity, Signal
 from shared.domain.friction import config
 from shared.domain.friction.config import FrictionRules
-from shared.domain.friction.state import Contact, CustomerFriction, Progress
+from shared.domain.friction.evidence import Evidence
+from shared.domain.friction.state import CustomerFriction, Latest, Progress
 from shared.domain.friction.timers import Timer, TimerAction, TimerBook, timer_key
 from shared.domain.stages import StageCatalogue
 from shared.domain.touchpoint import Touchpoint
@@ -27,139 +30,289 @@ class Evaluation:
     timers: TimerBook
     rules: FrictionRules
     catalogue: StageCatalogue
+    evidence: Evidence
+    # Events of this batch that are stored but not evaluated yet: their own turn comes.
+    unevaluated: frozenset[str] = frozenset()
 
 
 def checkout_abandoned(ctx: Evaluation) -> list[Signal]:
-    touchpoint, partition, timers, rules, catalogue = (
-        ctx.touchpoint,
-        ctx.partition,
-        ctx.timers,
-        ctx.rules,
-        ctx.catalogue,
-    )
-    product = touchpoint.product_id
+    """A checkout with no purchase of its product within the window is abandoned.
+
+    A purchase stored already (it arrived first) rules the checkout out; a purchase
+    after the window clears the alert, which still happened.
+    """
+    touchpoint, timers, rules, catalogue = ctx.touchpoint, ctx.timers, ctx.rules, ctx.catalogue
+    product, customer, at = touchpoint.product_id, touchpoint.customer_id, touchpoint.occurred_at
     if product is None:
         return []
-    key = timer_key(TimerAction.RAISE, config.CHECKOUT_ABANDONED, touchpoint.customer_id, product)
+    key = timer_key(TimerAction.RAISE, config.CHECKOUT_ABANDONED, customer, product)
+    purchases = frozenset({catalogue.conversion_type})
     if touchpoint.type == rules.checkout_type:
-        if timers.get(key) is None:
+        due = at + rules.checkout_abandon_after
+        if ctx.evidence.between(customer, purchases, at, due, product):
+            return []
+        pending = timers.get(key)
+        if pending is None or due < pending.due_at:
             timers.arm(
                 Timer(
                     rule=config.CHECKOUT_ABANDONED,
                     action=TimerAction.RAISE,
-                    customer_id=touchpoint.customer_id,
+                    customer_id=customer,
                     product_id=product,
-                    partition=partition,
-                    due_at=touchpoint.occurred_at + rules.checkout_abandon_after,
+                    partition=ctx.partition,
+                    due_at=due,
                     touchpoints=(touchpoint.event_id,),
                 )
             )
         return []
     if touchpoint.type != catalogue.conversion_type:
         return []
+    pending = timers.get(key)
+    if pending is not None and at < pending.due_at - rules.checkout_abandon_after:
+        return []  # bought before that checkout started: it waits for its own purchase
     signals: list[Signal] = []
-    pending = timers.remove(key)
-    if pending is not None and touchpoint.occurred_at > pending.due_at:
-        # The purchase came, but after the window: the checkout was abandoned first.
-        signals.append(fire(pending, rules))
-    signals.append(
-        Clear(
-            config.CHECKOUT_ABANDONED,
-            touchpoint.customer_id,
-            product,
-            touchpoint.occurred_at,
-            "the purchase arrived",
-        )
-    )
+    if pending is not None:
+        timers.remove(key)
+        if at > pending.due_at:
+            # The purchase came, but after the window: the checkout was abandoned first.
+            signals.append(fire(pending, rules))
+    signals.append(Clear(config.CHECKOUT_ABANDONED, customer, product, at, "the purchase arrived"))
     return signals
 
 
-def repeated_support(ctx: Evaluation) -> list[Signal]:
-    state, touchpoint, partition, timers, rules, catalogue = (
-        ctx.state,
-        ctx.touchpoint,
-        ctx.partition,
-        ctx.timers,
-        ctx.rules,
-        ctx.catalogue,
-    )
-    if not catalogue.is_support_contact(touchpoint.type):
+@dataclass(frozen=True, slots=True)
+class WindowRule:
+    """A rule that counts events of some types within a window of event time."""
+
+    name: str
+    types: frozenset[str]
+    window: timedelta
+    per_product: bool  # alerts per product (errors), or per customer (service contacts)
+    severity: Callable[[list[Touchpoint]], Severity | None]  # of the events of one window
+    summary: Callable[[list[Touchpoint]], str]
+
+
+def windowed(ctx: Evaluation, rule: WindowRule) -> list[Signal]:
+    """Raise for the new event by the events in the window ending at it, and again for any
+    later event whose window the new one lifts to a higher severity (it arrived late).
+
+    Every event of the window counts, whatever order they arrived in, so an alert
+    reaches the severity the same events give in time order. The alert clears one
+    window (plus the allowed lateness) after the customer's last such event.
+    """
+    touchpoint = ctx.touchpoint
+    if touchpoint.type not in rule.types:
         return []
-    contact = Contact(touchpoint.occurred_at, touchpoint.event_id, touchpoint.channel)
-    state.remember(state.support, contact, rules.support_window * 2)
-    window = _busiest_window(state.support, contact, rules)
-    if len(window) < rules.support_contacts:
-        return []
-    channels = len({c.channel for c in window})
-    critical = channels >= rules.support_channels_for_critical
-    timers.arm(
-        Timer(
-            rule=config.REPEATED_SUPPORT,
-            action=TimerAction.CLEAR,
-            customer_id=touchpoint.customer_id,
-            product_id=None,
-            partition=partition,
-            due_at=max(c.at for c in window) + rules.support_window,
-            detail=f"no service contact for {human_duration(rules.support_window)}",
-        )
+    customer, at = touchpoint.customer_id, touchpoint.occurred_at
+    known = ctx.evidence.between(customer, rule.types, at - rule.window, at + rule.window)
+    # Events of this batch not evaluated yet count from their own turn on, which lifts
+    # what they complete then; counting them twice would repeat raises.
+    known = sorted(
+        [
+            t
+            for t in known
+            if t.event_id not in ctx.unevaluated and t.event_id != touchpoint.event_id
+        ]
+        + [touchpoint],
+        key=ctx.catalogue.order_key,
     )
-    return [
-        Raise(
-            config.REPEATED_SUPPORT,
-            touchpoint.customer_id,
-            None,
-            rules.support_critical_severity if critical else rules.support_severity,
-            touchpoint.occurred_at,
-            tuple(c.event_id for c in window),
-            f"{len(window)} service contacts within {human_duration(rules.support_window)} "
-            f"across {channels} channel{'s' if channels > 1 else ''}",
-        )
+
+    order = ctx.catalogue.order_key
+
+    def window_ending_at(event: Touchpoint, *, without: str = "") -> list[Touchpoint]:
+        """The events up to `event` in time order (equal times by their order) within the
+        window before it."""
+        return [
+            t
+            for t in known
+            if event.occurred_at - rule.window <= t.occurred_at
+            and order(t) <= order(event)
+            and t.event_id != without
+        ]
+
+    signals: list[Signal] = []
+    lifted = [
+        event
+        for event in known
+        if order(event) > order(touchpoint)
+        and _rank(rule.severity(window_ending_at(event)))
+        > _rank(rule.severity(window_ending_at(event, without=touchpoint.event_id)))
     ]
+    for event in [touchpoint, *lifted]:
+        window = window_ending_at(event)
+        severity = rule.severity(window)
+        if severity is not None:
+            signals.append(
+                Raise(
+                    rule.name,
+                    customer,
+                    event.product_id if rule.per_product else None,
+                    severity,
+                    event.occurred_at,
+                    tuple(t.event_id for t in window)[-MAX_WINDOW_TOUCHPOINTS:],
+                    rule.summary(window),
+                )
+            )
+    if signals:
+        last = max(t.occurred_at for t in known)
+        product = touchpoint.product_id if rule.per_product else None
+        _arm_clear(ctx, rule.name, product, last + rule.window, rule.window)
+    return signals
 
 
-def _busiest_window(
-    contacts: list[Contact], contact: Contact, rules: FrictionRules
-) -> list[Contact]:
-    """The contacts of the fullest support window that contains `contact`."""
-    best: list[Contact] = []
-    for start in contacts:
-        if not (contact.at - rules.support_window <= start.at <= contact.at):
-            continue
-        window = [c for c in contacts if start.at <= c.at <= start.at + rules.support_window]
-        if len(window) > len(best):
-            best = window
-    return best
+def _rank(severity: Severity | None) -> int:
+    return 0 if severity is None else severity.rank
+
+
+def _arm_clear(
+    ctx: Evaluation, rule: str, product: str | None, quiet_from: datetime, quiet: timedelta
+) -> None:
+    """Clear the alert once event time passes `quiet_from` by the allowed lateness: what
+    arrives within the lateness and would have kept it open in time order is in by then."""
+    key = timer_key(TimerAction.CLEAR, rule, ctx.touchpoint.customer_id, product)
+    due = quiet_from + ctx.rules.allowed_lateness
+    pending = ctx.timers.get(key)
+    if pending is not None and pending.due_at >= due:
+        return
+    ctx.timers.arm(
+        Timer(
+            rule=rule,
+            action=TimerAction.CLEAR,
+            customer_id=ctx.touchpoint.customer_id,
+            product_id=product,
+            partition=ctx.partition,
+            due_at=due,
+            detail=f"quiet for {human_duration(quiet)}",
+        )
+    )
+
+
+MAX_WINDOW_TOUCHPOINTS = 20
+
+
+def repeated_support(ctx: Evaluation) -> list[Signal]:
+    rules = ctx.rules
+
+    def severity(window: list[Touchpoint]) -> Severity | None:
+        if len(window) < rules.support_contacts:
+            return None
+        channels = len({t.channel for t in window})
+        if channels >= rules.support_channels_for_critical:
+            return rules.support_critical_severity
+        return rules.support_severity
+
+    def summary(window: list[Touchpoint]) -> str:
+        channels = len({t.channel for t in window})
+        return (
+            f"{len(window)} service contacts within {human_duration(rules.support_window)} "
+            f"across {channels} channel{'s' if channels > 1 else ''}"
+        )
+
+    return windowed(
+        ctx,
+        WindowRule(
+            config.REPEATED_SUPPORT,
+            ctx.catalogue.support_contact_types,
+            rules.support_window,
+            per_product=False,
+            severity=severity,
+            summary=summary,
+        ),
+    )
+
+
+def error_touchpoint(ctx: Evaluation) -> list[Signal]:
+    rules = ctx.rules
+
+    def severity(window: list[Touchpoint]) -> Severity:
+        burst = len(window) >= rules.error_burst
+        return rules.error_burst_severity if burst else rules.error_severity
+
+    def summary(window: list[Touchpoint]) -> str:
+        if len(window) >= rules.error_burst:
+            return (
+                f"{len(window)} errors within {human_duration(rules.error_window)}, "
+                f"latest {window[-1].type}"
+            )
+        return f"error touchpoint: {window[-1].type}"
+
+    return windowed(
+        ctx,
+        WindowRule(
+            config.ERROR_TOUCHPOINT,
+            ctx.catalogue.error_types,
+            rules.error_window,
+            per_product=True,
+            severity=severity,
+            summary=summary,
+        ),
+    )
+
+
+def _latest_decides(
+    memory: dict[str, Latest],
+    touchpoint: Touchpoint,
+    bad: bool | None,
+    raised: Raise | None,
+    clear_reason: str,
+    rule: str,
+) -> list[Signal]:
+    """A state rule: the alert is open while the latest deciding event (by event time) is
+    bad. `bad` is None for an event that decides nothing (a neutral sentiment).
+
+    An event older than the latest one still raises if bad (the alert happened), and is
+    then cleared at once by the later good one, whatever order they arrived in.
+    """
+    if bad is None:
+        return []
+    customer, product, at = touchpoint.customer_id, touchpoint.product_id, touchpoint.occurred_at
+    slot = product or ""
+    latest = memory.get(slot)
+    if latest is None or latest.older_than(at, touchpoint.event_id):
+        memory[slot] = Latest(at, touchpoint.event_id, bad)
+        if bad:
+            return [raised] if raised else []
+        return [Clear(rule, customer, product, at, clear_reason)]
+    if not bad:
+        return []  # a later event decides
+    signals: list[Signal] = [raised] if raised else []
+    if not latest.bad:
+        signals.append(Clear(rule, customer, product, latest.at, f"{clear_reason} later"))
+    return signals
 
 
 def detractor(ctx: Evaluation) -> list[Signal]:
     touchpoint, rules = ctx.touchpoint, ctx.rules
-    scores = [s for s in (touchpoint.nps, touchpoint.csat) if s is not None]
-    if not scores:
+    if touchpoint.nps is None and touchpoint.csat is None:
         return []
     bad_nps = touchpoint.nps is not None and touchpoint.nps <= rules.detractor_nps_max
     bad_csat = touchpoint.csat is not None and touchpoint.csat <= rules.detractor_csat_max
-    customer, product, at = touchpoint.customer_id, touchpoint.product_id, touchpoint.occurred_at
-    if bad_nps or bad_csat:
-        what = ", ".join(
-            part
-            for part in (
-                f"NPS {touchpoint.nps}" if bad_nps else "",
-                f"CSAT {touchpoint.csat}" if bad_csat else "",
-            )
-            if part
+    what = ", ".join(
+        part
+        for part in (
+            f"NPS {touchpoint.nps}" if bad_nps else "",
+            f"CSAT {touchpoint.csat}" if bad_csat else "",
         )
-        return [
-            Raise(
-                config.DETRACTOR,
-                customer,
-                product,
-                rules.detractor_severity,
-                at,
-                (touchpoint.event_id,),
-                f"detractor: {what}",
-            )
-        ]
-    return [Clear(config.DETRACTOR, customer, product, at, "a better score arrived")]
+        if part
+    )
+    raised = Raise(
+        config.DETRACTOR,
+        touchpoint.customer_id,
+        touchpoint.product_id,
+        rules.detractor_severity,
+        touchpoint.occurred_at,
+        (touchpoint.event_id,),
+        f"detractor: {what}",
+    )
+    bad = bad_nps or bad_csat
+    return _latest_decides(
+        ctx.state.scores,
+        touchpoint,
+        bad,
+        raised if bad else None,
+        "a better score arrived",
+        config.DETRACTOR,
+    )
 
 
 def negative_sentiment(ctx: Evaluation) -> list[Signal]:
@@ -167,68 +320,30 @@ def negative_sentiment(ctx: Evaluation) -> list[Signal]:
     sentiment = touchpoint.sentiment
     if sentiment is None:
         return []
-    customer, product, at = touchpoint.customer_id, touchpoint.product_id, touchpoint.occurred_at
-    if sentiment <= rules.negative_sentiment_max:
-        return [
-            Raise(
-                config.NEGATIVE_SENTIMENT,
-                customer,
-                product,
-                rules.negative_sentiment_severity,
-                at,
-                (touchpoint.event_id,),
-                f"negative sentiment {sentiment:+.2f} on {touchpoint.type}",
-            )
-        ]
-    if sentiment >= rules.negative_sentiment_clear_min:
-        return [Clear(config.NEGATIVE_SENTIMENT, customer, product, at, "sentiment recovered")]
-    return []
-
-
-def error_touchpoint(ctx: Evaluation) -> list[Signal]:
-    state, touchpoint, partition, timers, rules, catalogue = (
-        ctx.state,
-        ctx.touchpoint,
-        ctx.partition,
-        ctx.timers,
-        ctx.rules,
-        ctx.catalogue,
+    bad = (
+        True
+        if sentiment <= rules.negative_sentiment_max
+        else False
+        if sentiment >= rules.negative_sentiment_clear_min
+        else None
     )
-    if not catalogue.is_error(touchpoint.type):
-        return []
-    at = touchpoint.occurred_at
-    error = Contact(at, touchpoint.event_id, touchpoint.channel, touchpoint.product_id)
-    state.remember(state.errors, error, rules.error_window * 2)
-    recent = [e for e in state.errors if at - rules.error_window <= e.at <= at]
-    burst = len(recent) >= rules.error_burst
-    timers.arm(
-        Timer(
-            rule=config.ERROR_TOUCHPOINT,
-            action=TimerAction.CLEAR,
-            customer_id=touchpoint.customer_id,
-            product_id=touchpoint.product_id,
-            partition=partition,
-            due_at=at + rules.error_window,
-            detail=f"no error for {human_duration(rules.error_window)}",
-        )
+    raised = Raise(
+        config.NEGATIVE_SENTIMENT,
+        touchpoint.customer_id,
+        touchpoint.product_id,
+        rules.negative_sentiment_severity,
+        touchpoint.occurred_at,
+        (touchpoint.event_id,),
+        f"negative sentiment {sentiment:+.2f} on {touchpoint.type}",
     )
-    summary = (
-        f"{len(recent)} errors within {human_duration(rules.error_window)}, "
-        f"latest {touchpoint.type}"
-        if burst
-        else f"error touchpoint: {touchpoint.type}"
+    return _latest_decides(
+        ctx.state.sentiments,
+        touchpoint,
+        bad,
+        raised if bad else None,
+        "sentiment recovered",
+        config.NEGATIVE_SENTIMENT,
     )
-    return [
-        Raise(
-            config.ERROR_TOUCHPOINT,
-            touchpoint.customer_id,
-            touchpoint.product_id,
-            rules.error_burst_severity if burst else rules.error_severity,
-            at,
-            tuple(e.event_id for e in recent) if burst else (touchpoint.event_id,),
-            summary,
-        )
-    ]
 
 
 def stage_stalled(ctx: Evaluation) -> list[Signal]:
@@ -260,7 +375,11 @@ def stage_stalled(ctx: Evaluation) -> list[Signal]:
         progress.stage, progress.entered_at = stage, at
     progress.converted = progress.converted or converts
     key = timer_key(TimerAction.RAISE, config.STAGE_STALLED, touchpoint.customer_id, product)
-    timers.remove(key)
+    stalled = timers.remove(key)
+    # Progress after the limit: the journey did stall first (as a checkout abandoned).
+    signals = (
+        [fire(stalled, rules)] if stalled and not entered_earlier and at > stalled.due_at else []
+    )
     limit = rules.stall_after.get(progress.stage or "")
     if limit is not None and not progress.converted and progress.entered_at is not None:
         timers.arm(
@@ -275,16 +394,17 @@ def stage_stalled(ctx: Evaluation) -> list[Signal]:
                 detail=f"no progress past {progress.stage} for {human_duration(limit)}",
             )
         )
-    if entered_earlier:
+    if entered_earlier and not converts:
         return []
     return [
+        *signals,
         Clear(
             config.STAGE_STALLED,
             touchpoint.customer_id,
             product,
             at,
             f"progress: {'converted' if converts else 'moved to ' + stage}",
-        )
+        ),
     ]
 
 
@@ -296,6 +416,38 @@ PER_TOUCHPOINT = (
     error_touchpoint,
     stage_stalled,
 )
+
+
+def on_due(
+    timer: Timer, rules: FrictionRules, catalogue: StageCatalogue, evidence: Evidence
+) -> list[Signal]:
+    """The signals of a timer the watermark passed, with what stored events say of it.
+
+    A checkout whose purchase is stored already (it arrived before the checkout, past
+    the window) raises and clears at once: the alert happened and is over.
+    """
+    if timer.rule != config.CHECKOUT_ABANDONED:
+        return [fire(timer, rules)]
+    purchases = evidence.between(
+        timer.customer_id,
+        frozenset({catalogue.conversion_type}),
+        timer.due_at - rules.checkout_abandon_after,
+        product_id=timer.product_id,
+    )
+    if any(p.occurred_at <= timer.due_at for p in purchases):
+        return []  # bought within the window after all
+    if not purchases:
+        return [fire(timer, rules)]
+    return [
+        fire(timer, rules),
+        Clear(
+            timer.rule,
+            timer.customer_id,
+            timer.product_id,
+            purchases[0].occurred_at,
+            "the purchase arrived (before this late checkout did)",
+        ),
+    ]
 
 
 def fire(timer: Timer, rules: FrictionRules) -> Signal:

@@ -1,18 +1,14 @@
-"""What the friction rules remember about one customer between touchpoints."""
+"""What the friction rules remember about one customer between touchpoints.
+
+Windowed rules (errors, service contacts, checkouts) read their events from the stored
+touchpoints (`Evidence`), so the memory here is bounded: per journey its progress, and
+per product the latest score and the latest clear-cut sentiment by event time.
+"""
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-
-
-@dataclass(frozen=True, slots=True)
-class Contact:
-    at: datetime
-    event_id: str
-    channel: str
-    product_id: str | None = None
+from datetime import datetime
 
 
 @dataclass(slots=True)
@@ -24,16 +20,22 @@ class Progress:
     converted: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """The latest deciding event of a state rule (by event time, then id): bad or not."""
+
+    at: datetime
+    event_id: str
+    bad: bool
+
+    def older_than(self, at: datetime, event_id: str) -> bool:
+        return (self.at, self.event_id) < (at, event_id)
+
+
 @dataclass(slots=True)
 class CustomerFriction:
     customer_id: str
-    support: list[Contact] = field(default_factory=list)  # by time
-    errors: list[Contact] = field(default_factory=list)  # by time
     journeys: dict[str, Progress] = field(default_factory=dict)
-
-    def remember(self, contacts: list[Contact], contact: Contact, keep: timedelta) -> None:
-        """Add a contact in time order; forget those older than `keep` before the newest."""
-        bisect.insort(contacts, contact, key=lambda c: (c.at, c.event_id))
-        horizon = contacts[-1].at - keep
-        while contacts and contacts[0].at < horizon:
-            contacts.pop(0)
+    # Keyed by product id ("" for none): the detractor and negative sentiment rules.
+    scores: dict[str, Latest] = field(default_factory=dict)
+    sentiments: dict[str, Latest] = field(default_factory=dict)

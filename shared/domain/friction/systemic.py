@@ -1,12 +1,15 @@
 """Systemic friction: one rule firing for many customers of one product at once.
 
-Firings are taken in event-time order: each one that finds the threshold of
-distinct customers within the window raises (or repeats) the systemic alert for
-that rule and product; an alert with no such firing for a whole window clears.
+Firings are taken in event-time order: each window, ending at a firing, that holds
+the threshold of distinct customers raises (or repeats) the systemic alert for that
+rule and product; an alert with no such firing for a whole window clears. A late
+firing is counted in every window that holds it, so arrival order cannot hide a
+spread.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +18,7 @@ from datetime import datetime, timedelta
 from shared.domain.alerts import Alert, Clear, Raise, Signal, dedup_key
 from shared.domain.friction import config
 from shared.domain.friction.config import FrictionRules
+from shared.durations import human_duration
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,20 @@ def distinct_customers_in_windows(
             start += 1
         counts[point] = len(inside)
     return counts
+
+
+def windows_holding(
+    news: Iterable[datetime], firings: Sequence[Firing], window: timedelta
+) -> list[datetime]:
+    """The ends of the windows that hold a new firing: its own time, and every firing's
+    time up to a window after it (a late firing completes those windows too)."""
+    times = sorted(f.at for f in firings)
+    ends = set(news)
+    for new in sorted(ends):
+        first = bisect.bisect_right(times, new)
+        last = bisect.bisect_right(times, new + window)
+        ends.update(times[first:last])
+    return sorted(ends)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +121,7 @@ def systemic_signals(
                         None,
                         product,
                         seen + window,
-                        f"{scope} no longer widespread for {window}",
+                        f"{scope} no longer widespread for {human_duration(window)}",
                         scope=scope,
                     )
                 )
@@ -122,7 +140,7 @@ def systemic_signals(
                 count.at,
                 (),
                 f"{count.rule} fired for {count.customers} customers of {count.product_id} "
-                f"within {window}",
+                f"within {human_duration(window)}",
                 scope=count.rule,
             )
         )

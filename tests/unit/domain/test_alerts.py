@@ -123,3 +123,31 @@ def test_an_acknowledged_alert_still_folds_repeats() -> None:
     assert book.apply(_raise(1), COOLDOWN) is None
     assert book.alerts[0].occurrences == 2
     assert book.alerts[0].status is AlertStatus.ACKNOWLEDGED
+
+
+def test_an_alert_from_events_older_than_the_paging_horizon_is_a_backfill() -> None:
+    horizon = T0 + timedelta(hours=1)
+    book = AlertBook()
+    book.apply(_raise(0), COOLDOWN, history_before=horizon)
+    fresh = Raise("negative_sentiment", "c1", "p1", Severity.WARNING, T0 + timedelta(hours=2),
+                  ("e2",), "sentiment -0.9")  # fmt: skip
+    book.apply(fresh, COOLDOWN, history_before=horizon)
+
+    assert [a.backfill for a in book.alerts] == [True, False]
+
+
+def test_a_late_raise_folds_into_the_alert_it_belonged_to_without_reopening_it() -> None:
+    book = AlertBook()
+    book.apply(_raise(30), COOLDOWN)
+    book.apply(_clear(60), COOLDOWN)
+
+    change = book.apply(_raise(10, Severity.CRITICAL, event="late"), COOLDOWN)
+
+    (alert,) = book.alerts
+    assert change is None
+    assert (alert.status, alert.severity, alert.occurrences) == (
+        AlertStatus.RESOLVED,
+        Severity.CRITICAL,
+        2,
+    )
+    assert alert.first_seen == T0 + timedelta(minutes=10)

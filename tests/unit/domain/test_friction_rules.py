@@ -18,8 +18,12 @@ RULES = FrictionRules()
 
 
 def run(touchpoints: list[Touchpoint], *, until_minute: float | None = None) -> list[Signal]:
-    """The signals of a stream, then of the watermark advancing to `until_minute`."""
+    """The signals of a stream, then of the watermark advancing to `until_minute`.
+
+    The stream is stored before the rules run, as the aggregator stores a batch.
+    """
     engine = FrictionEngine(RULES, DEFAULT_CATALOGUE)
+    engine.evidence.add(touchpoints)
     signals = engine.run((0, t, True) for t in touchpoints)
     if until_minute is not None:
         signals += engine.advance(0, T0 + timedelta(minutes=until_minute))
@@ -219,12 +223,14 @@ def test_errors_clear_after_a_quiet_hour() -> None:
 def test_repeated_support_clears_after_a_quiet_window() -> None:
     contacts = [touch("call", m, channel="phone", product=None) for m in (0, 1, 2)]
 
-    assert cleared(run(contacts, until_minute=7 * DAY + 2)) == ["repeated_support"]
-    assert cleared(run(contacts, until_minute=7 * DAY - 10)) == []
+    # A week after the last contact, plus the allowed lateness (5 min).
+    assert cleared(run(contacts, until_minute=7 * DAY + 7)) == ["repeated_support"]
+    assert cleared(run(contacts, until_minute=7 * DAY + 6)) == []
 
 
 def test_each_timer_fires_once() -> None:
     engine = FrictionEngine(RULES, DEFAULT_CATALOGUE)
+    engine.evidence.add([touch("checkout_started", 0)])
     engine.run([(0, touch("checkout_started", 0), True)])
 
     first = engine.advance(0, T0 + timedelta(hours=1))
@@ -253,3 +259,30 @@ def test_duplicates_advance_time_but_are_not_evaluated() -> None:
 
     assert signals == []
     assert engine.watermarks[0] == T0 - RULES.allowed_lateness
+
+
+def test_a_purchase_stored_before_its_checkout_rules_the_alert_out() -> None:
+    # The purchase (minute 2) arrived first; the checkout (minute 0) after it.
+    signals = run([touch("purchase", 2), touch("checkout_started", 0)], until_minute=120)
+
+    assert raised(signals) == []
+
+
+def test_errors_delivered_in_reverse_still_escalate() -> None:
+    errors = [touch("page_error", m) for m in (40, 20, 0)]
+
+    assert raised(run(errors)) == [
+        ("error_touchpoint", "c1", "p1", W),
+        ("error_touchpoint", "c1", "p1", W),
+        ("error_touchpoint", "c1", "p1", W),
+        # The last to arrive completes the window ending at the first error in time.
+        ("error_touchpoint", "c1", "p1", C),
+    ]
+
+
+def test_a_late_better_score_clears_an_earlier_detractor_at_once() -> None:
+    # The good score (minute 60) arrived before the bad one (minute 0).
+    signals = run([touch("survey_response", 60, nps=9), touch("survey_response", 0, nps=2)])
+
+    assert raised(signals) == [("detractor", "c1", "p1", W)]
+    assert cleared(signals) == ["detractor", "detractor"]

@@ -190,8 +190,8 @@ def test_status(touchpoints: list[Touchpoint], abandoned: bool, expected: Journe
 def test_is_next_tells_late_touchpoints_apart() -> None:
     state = journey.build("c1", "p1", [touch("product_view", 10)], DEFAULT_CATALOGUE)
 
-    assert journey.is_next(state, touch("search", 11))
-    assert not journey.is_next(state, touch("ad_click", 5))
+    assert journey.is_next(state, touch("search", 11), DEFAULT_CATALOGUE)
+    assert not journey.is_next(state, touch("ad_click", 5), DEFAULT_CATALOGUE)
 
 
 def test_a_custom_catalogue_changes_the_stages() -> None:
@@ -204,3 +204,17 @@ def test_a_custom_catalogue_changes_the_stages() -> None:
 
     assert [t.to_stage for t in state.transitions] == ["browse", "buy"]
     assert state.converted
+
+
+def test_events_of_one_millisecond_keep_the_stage_order_whatever_their_ids() -> None:
+    # Ids sort against the stage order; the same millisecond, as Segment's SDK stamps.
+    same_moment = [
+        touch("add_to_cart", 0, event_id="a-cart"),
+        touch("product_view", 0, event_id="b-view"),
+        touch("ad_click", 0, event_id="c-click"),
+    ]
+
+    state = journey.build("c1", "p1", same_moment, DEFAULT_CATALOGUE)
+
+    assert [t.to_stage for t in state.transitions] == ["awareness", "consideration", "decision"]
+    assert state.revisits == 0
