@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import asyncpg
 import orjson
 
+from services.aggregator.store import TOUCHPOINT_COLUMNS, touchpoint_from_row
 from shared.db.state_json import friction_from_json, friction_to_json
 from shared.domain.friction.config import SYSTEMIC_FRICTION
 from shared.domain.friction.engine import FrictionEngine
@@ -20,7 +21,6 @@ from shared.domain.friction.systemic import (
     windows_holding,
 )
 from shared.domain.friction.timers import Timer, TimerAction
-from shared.domain.touchpoint import Touchpoint
 
 # How far behind the newest firing of its rule and product a late firing still counts
 # towards systemic friction.
@@ -104,28 +104,16 @@ async def load_evidence(
         | {rules.checkout_type, catalogue.conversion_type}
     )
     rows = await conn.fetch(
-        "SELECT t.event_id, t.customer_id, t.type, t.channel, t.product_id, t.occurred_at, "
-        "t.received_at FROM touchpoints t JOIN unnest($1::text[], $2::timestamptz[], "
-        "$3::timestamptz[]) AS r(customer_id, low, high) ON t.customer_id = r.customer_id "
-        "AND t.occurred_at >= r.low AND (r.high IS NULL OR t.occurred_at <= r.high) "
-        "WHERE t.type = ANY($4::text[])",
+        f"SELECT {TOUCHPOINT_COLUMNS} FROM touchpoints JOIN unnest($1::text[], "
+        "$2::timestamptz[], $3::timestamptz[]) AS r(who, low, high) ON customer_id = r.who "
+        "AND occurred_at >= r.low AND (r.high IS NULL OR occurred_at <= r.high) "
+        "WHERE type = ANY($4::text[])",
         list(ranges),
         [r.low for r in ranges.values()],
         [r.high for r in ranges.values()],
         sorted(types),
     )
-    engine.evidence.add(
-        Touchpoint(
-            event_id=row["event_id"],
-            customer_id=row["customer_id"],
-            type=row["type"],
-            channel=row["channel"],
-            occurred_at=row["occurred_at"],
-            received_at=row["received_at"],
-            product_id=row["product_id"],
-        )
-        for row in rows
-    )
+    engine.evidence.add(touchpoint_from_row(row) for row in rows)
 
 
 async def load_customers(

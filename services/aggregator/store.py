@@ -33,7 +33,7 @@ from shared.errors import JourneymapError
 JourneyKey = tuple[str, str]
 InstanceKey = tuple[str, str, int]
 
-_TOUCHPOINT_COLUMNS = (
+TOUCHPOINT_COLUMNS = (
     "event_id, customer_id, anonymous_id, identified, type, channel, product_id, "
     "occurred_at, received_at, source, sentiment, nps, csat, revenue"
 )
@@ -52,7 +52,7 @@ async def insert_touchpoints(
     if not touchpoints:
         return set()
     rows = await conn.fetch(
-        f"INSERT INTO touchpoints ({_TOUCHPOINT_COLUMNS}, properties) "
+        f"INSERT INTO touchpoints ({TOUCHPOINT_COLUMNS}, properties) "
         "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::text[], "
         "$6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], "
         "$11::float8[], $12::int2[], $13::int2[], $14::numeric[], $15::jsonb[]) "
@@ -76,7 +76,7 @@ async def insert_touchpoints(
     return {row["event_id"] for row in rows}
 
 
-def _touchpoint(row: asyncpg.Record) -> Touchpoint:
+def touchpoint_from_row(row: asyncpg.Record) -> Touchpoint:
     return Touchpoint(
         event_id=row["event_id"],
         customer_id=row["customer_id"],
@@ -103,14 +103,16 @@ async def journey_touchpoints(
     if not customers:
         return {}
     rows = await conn.fetch(
-        f"SELECT {_TOUCHPOINT_COLUMNS} FROM touchpoints "
+        f"SELECT {TOUCHPOINT_COLUMNS} FROM touchpoints "
         "WHERE (customer_id, product_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
         customers,
         products,
     )
     found: dict[JourneyKey, list[Touchpoint]] = {}
     for row in rows:
-        found.setdefault((row["customer_id"], row["product_id"]), []).append(_touchpoint(row))
+        found.setdefault((row["customer_id"], row["product_id"]), []).append(
+            touchpoint_from_row(row)
+        )
     return found
 
 
@@ -122,12 +124,12 @@ async def customer_touchpoints(
     if not ids:
         return {}
     rows = await conn.fetch(
-        f"SELECT {_TOUCHPOINT_COLUMNS} FROM touchpoints WHERE customer_id = ANY($1::text[])",
+        f"SELECT {TOUCHPOINT_COLUMNS} FROM touchpoints WHERE customer_id = ANY($1::text[])",
         ids,
     )
     found: dict[str, list[Touchpoint]] = {}
     for row in rows:
-        found.setdefault(row["customer_id"], []).append(_touchpoint(row))
+        found.setdefault(row["customer_id"], []).append(touchpoint_from_row(row))
     return found
 
 
