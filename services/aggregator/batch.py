@@ -110,7 +110,9 @@ class BatchProcessor:
                 stored = await stored_watermarks(
                     sa_conn, self._group_id, self._topic, batch.start_offsets
                 )
-                friction = await self._friction.on_batch(conn, placed, inserted, stored, now)
+                friction = await self._friction.on_batch(
+                    conn, placed, inserted, stored, now, journeys=maps.journeys
+                )
                 triggered, watermarks = friction.triggered, friction.watermarks
                 # 5. abandon journeys whose timeout the watermarks passed;
                 products |= await self._maps.expire(conn, watermarks)

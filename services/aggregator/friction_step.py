@@ -20,7 +20,9 @@ from shared.domain.alerts import AlertBook, Change, Raise, Signal
 from shared.domain.friction import config as rule_names
 from shared.domain.friction.config import FrictionRules
 from shared.domain.friction.engine import FrictionEngine
+from shared.domain.friction.rules import closed_stalls
 from shared.domain.friction.systemic import firings, systemic_signals
+from shared.domain.journey import JourneyState
 from shared.domain.stages import StageCatalogue
 from shared.domain.touchpoint import Touchpoint
 from shared.log.interface import LogRecord
@@ -72,8 +74,14 @@ class FrictionStep:
         new_ids: set[str],
         watermarks: Mapping[int, datetime | None],
         now: datetime,
+        *,
+        journeys: Mapping[tuple[str, str], Sequence[JourneyState]] = {},
     ) -> FrictionOutcome:
-        """Run the rules over the batch in log order; only new touchpoints are evaluated."""
+        """Run the rules over the batch in log order; only new touchpoints are evaluated.
+
+        `journeys` are the batch's journeys as the maps now hold them: those that got a
+        late event are checked for the stalls it reveals.
+        """
         engine = self._engine(watermarks)
         stream: list[tuple[int, Touchpoint, bool]] = []
         evaluated: set[str] = set()
@@ -95,6 +103,8 @@ class FrictionStep:
             conn, engine, self._evidence_ranges(engine, [t for _, t, new in stream if new])
         )
         signals = engine.run(stream)
+        late = {key: journeys[key] for key in engine.late_journeys if key in journeys}
+        signals += closed_stalls(late, self._rules)
         triggered = await self._settle(conn, engine, signals, now)
         await friction_store.save(conn, engine)
         return FrictionOutcome(dict(engine.watermarks), triggered)

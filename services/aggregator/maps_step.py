@@ -44,6 +44,8 @@ class _Changes:
 class MapsOutcome:
     rebuilt_journeys: int
     products: set[str]
+    # Every journey this batch changed, instance by instance (for the stall check).
+    journeys: dict[tuple[str, str], list[JourneyState]] = field(default_factory=dict)
 
 
 class MapsStep:
@@ -121,6 +123,7 @@ class MapsStep:
         return MapsOutcome(
             rebuilt_journeys=len(rebuilt_keys),
             products={key[1] for key in changes.states.keys() | changes.deleted},
+            journeys=_by_product(changes.states.values()),
         )
 
     async def expire(
@@ -225,6 +228,13 @@ def _by_journey(histories: Mapping[str, list[Touchpoint]]) -> dict[JourneyKey, l
             if touchpoint.product_id is not None:
                 by_journey.setdefault((customer, touchpoint.product_id), []).append(touchpoint)
     return by_journey
+
+
+def _by_product(states: Iterable[JourneyState]) -> dict[tuple[str, str], list[JourneyState]]:
+    grouped: dict[tuple[str, str], list[JourneyState]] = {}
+    for state in sorted(states, key=lambda s: s.instance):
+        grouped.setdefault((state.customer_id, state.product_id), []).append(state)
+    return grouped
 
 
 def _key(state: JourneyState) -> InstanceKey:

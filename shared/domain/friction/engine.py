@@ -30,6 +30,8 @@ class FrictionEngine:
     customers: dict[str, CustomerFriction] = field(default_factory=dict)
     watermarks: dict[int, datetime] = field(default_factory=dict)
     evidence: Evidence = field(default_factory=Evidence)
+    # Journeys that got an event older than their progress (see rules.closed_stalls).
+    late_journeys: set[tuple[str, str]] = field(default_factory=set)
 
     def observe(
         self,
@@ -72,6 +74,7 @@ class FrictionEngine:
             self.catalogue,
             self.evidence,
             unevaluated,
+            self.late_journeys,
         )
         return [signal for evaluate in rule.PER_TOUCHPOINT for signal in evaluate(ctx)]
 

@@ -5,8 +5,8 @@ Time is the touchpoint's event time. Rules never send anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shared.domain.alerts import Clear, Raise, Severity, Signal
@@ -15,6 +15,7 @@ from shared.domain.friction.config import FrictionRules
 from shared.domain.friction.evidence import Evidence
 from shared.domain.friction.state import CustomerFriction, Latest, Progress
 from shared.domain.friction.timers import Timer, TimerAction, TimerBook, timer_key
+from shared.domain.journey import JourneyState
 from shared.domain.stages import StageCatalogue
 from shared.domain.touchpoint import Touchpoint
 from shared.durations import human_duration
@@ -33,6 +34,9 @@ class Evaluation:
     evidence: Evidence
     # Events of this batch that are stored but not evaluated yet: their own turn comes.
     unevaluated: frozenset[str] = frozenset()
+    # Journeys (customer, product) that got an event older than their progress: the
+    # caller checks them for stalls the late event reveals (`closed_stalls`).
+    late_journeys: set[tuple[str, str]] = field(default_factory=set)
 
 
 def checkout_abandoned(ctx: Evaluation) -> list[Signal]:
@@ -361,6 +365,8 @@ def stage_stalled(ctx: Evaluation) -> list[Signal]:
         return []
     progress = state.journeys.setdefault(product, Progress())
     at = touchpoint.occurred_at
+    if progress.entered_at is not None and at < progress.entered_at:
+        ctx.late_journeys.add((touchpoint.customer_id, product))
     moved = progress.stage is None or catalogue.rank(stage) > catalogue.rank(progress.stage)
     converts = touchpoint.type == catalogue.conversion_type and not progress.converted
     entered_earlier = (
@@ -406,6 +412,39 @@ def stage_stalled(ctx: Evaluation) -> list[Signal]:
             f"progress: {'converted' if converts else 'moved to ' + stage}",
         ),
     ]
+
+
+def closed_stalls(
+    journeys: Mapping[tuple[str, str], Sequence[JourneyState]], rules: FrictionRules
+) -> list[Signal]:
+    """The stalls a rebuilt journey shows, each raised and cleared.
+
+    A late event can reveal a stall the timers never saw: a product view arriving after
+    the purchase it preceded by weeks. Every stage a journey stayed in longer than its
+    limit before moving on or converting raised a stall in time order.
+    """
+    signals: list[Signal] = []
+    for (customer, product), instances in journeys.items():
+        for state in instances:
+            moves = state.transitions
+            for n, move in enumerate(moves):
+                limit = rules.stall_after.get(move.to_stage)
+                if state.converted_at is not None and move.at >= state.converted_at:
+                    break  # a converted journey does not stall
+                ends = [m.at for m in moves[n + 1 : n + 2]]
+                if state.converted_at is not None and state.converted_at >= move.at:
+                    ends.append(state.converted_at)
+                if limit is None or not ends or min(ends) <= move.at + limit:
+                    continue
+                due = move.at + limit
+                signals += [
+                    Raise(config.STAGE_STALLED, customer, product, rules.stall_severity, due,
+                          (move.event_id,),
+                          f"no progress past {move.to_stage} for {human_duration(limit)}"),
+                    Clear(config.STAGE_STALLED, customer, product, min(ends),
+                          "progress (a late event showed the stall)"),
+                ]  # fmt: skip
+    return signals
 
 
 PER_TOUCHPOINT = (
