@@ -42,12 +42,12 @@ async def _measure(url: str, customers: int) -> list[Row]:
     engine = create_engine(url, pool_size=2)
     try:
         raw_rate = await _raw_insert_rate(engine, bodies)
-        await _append(engine, bodies)
+        await append_events(engine, bodies)
     finally:
         await engine.dispose()
     total = len(bodies)
     del bodies
-    rate, peak_mb, early_mb = await _aggregate(url, total)
+    rate, peak_mb, early_mb = await aggregate(url, total)
     await _check_counted(url, total, customers + 1)
     query, baseline = await _journey_query_p99(url)
     # Last: it empties and refills the maps (the heavy customer is left out).
@@ -132,7 +132,7 @@ async def _raw_insert_rate(engine: AsyncEngine, bodies: list[dict[str, object]])
     return rate
 
 
-async def _append(engine: AsyncEngine, bodies: list[dict[str, object]]) -> None:
+async def append_events(engine: AsyncEngine, bodies: list[dict[str, object]]) -> None:
     writer = PostgresLogWriter(engine)
     await writer.start()
     try:
@@ -149,13 +149,16 @@ async def _append(engine: AsyncEngine, bodies: list[dict[str, object]]) -> None:
         await writer.stop()
 
 
-async def _aggregate(url: str, total: int) -> tuple[float, float, float]:
-    """Events/s, peak MB, and MB a quarter of the way (memory must not grow with it)."""
+async def aggregate(url: str, total: int, **settings: str) -> tuple[float, float, float]:
+    """Events/s, peak MB, and MB a quarter of the way (memory must not grow with it).
+
+    `settings` are the aggregator's settings, by name (`aggregator_batch_max="100"`).
+    """
     conn = await asyncpg.connect(url)
     peak = early = 0.0
     try:
         head = await conn.fetchval("SELECT position FROM event_log_head")
-        async with harness.journeymap("aggregator", harness.service_env(url)) as _:
+        async with harness.journeymap("aggregator", harness.service_env(url, **settings)) as _:
             # Timed from ready: the process start and migration check are not throughput.
             start = time.perf_counter()
             process = _serving_process()
@@ -169,7 +172,7 @@ async def _aggregate(url: str, total: int) -> tuple[float, float, float]:
                     early = peak
                 if done >= head:
                     break
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(0.1)
             elapsed = time.perf_counter() - start
     finally:
         await conn.close()
