@@ -10,13 +10,14 @@ from pathlib import Path
 import click
 import psutil
 
-from bench import aggregator, dashboards, history, ingest, kafka, latency
+from bench import aggregator, dashboards, history, ingest, journey_query, kafka, latency
 from bench.report import Row, table, write_json
 
 BENCHMARKS: dict[str, Callable[[float], list[Row]]] = {
     "ingest": ingest.run,
     "aggregator": aggregator.run,
     "history": history.run,
+    "journey-query": journey_query.run,
     "latency": latency.run,
     "kafka": kafka.run,
     "dashboards": dashboards.run,

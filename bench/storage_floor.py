@@ -1,14 +1,15 @@
 """The aggregator's storage floor: what keeping the maps in PostgreSQL costs, with
 nothing computed.
 
-For every event the aggregator stores the touchpoint, reads its customer's journey,
-experience and rule memory (100,000 customers' states are more than memory may hold:
-it must stay flat as customers grow) and writes them back, in one transaction per
-batch with the offsets (what makes a crash or redelivery count every event exactly
-once). This replays exactly that storage with the aggregator's own statements and
-codecs, in batches of its size in log order, writing back the final documents (read
-once beforehand). Nothing else is timed: no log reading, event decoding, folding,
-rules, timers or figures; and two transactions are in flight at once, one per core.
+For every event the aggregator stores the touchpoint and its journey step, reads its
+customer's journey, experience and rule memory (100,000 customers' states are more
+than memory may hold: it must stay flat as customers grow) and writes them back, in
+one transaction per batch with the offsets (what makes a crash or redelivery count
+every event exactly once). This replays exactly that storage with the aggregator's
+own statements and codecs, in batches of its size in log order, writing back the
+final documents (read once beforehand). Nothing else is timed: no log reading, event
+decoding, folding, rules, timers or figures; and two transactions are in flight at
+once, one per core.
 The aggregator cannot beat this on the same PostgreSQL and machine.
 """
 
@@ -22,10 +23,11 @@ from zlib import crc32
 
 from bench.harness import collected_like_the_services
 from services.aggregator import friction_store, store
-from services.aggregator.store import JourneyRow
+from services.aggregator.store import InstanceKey, JourneyRow
 from shared.config import Settings
 from shared.db.engine import create_engine, driver_connection
 from shared.domain.friction.engine import FrictionEngine
+from shared.domain.journey import JourneyStep
 from shared.domain.journey_stats import funnel_facts
 from shared.domain.touchpoint import Touchpoint
 
@@ -58,7 +60,32 @@ async def storage_floor(url: str, touchpoints: Sequence[Touchpoint]) -> StorageF
             experiences, _ = await store.load_experiences(conn, customers)
             memory = FrictionEngine(settings.rules, catalogue)
             await friction_store.load_customers(conn, memory, customers)
-            await conn.execute("TRUNCATE touchpoints, journeys, experiences, friction_state")
+            await conn.execute(
+                "TRUNCATE touchpoints, journeys, journey_steps, experiences, friction_state"
+            )
+        placed: dict[tuple[str, str], int] = {}
+
+        def steps_of(batch: Sequence[Touchpoint]) -> dict[InstanceKey, list[JourneyStep]]:
+            """One appended step per touchpoint with a product, as the maps place them."""
+            steps: dict[InstanceKey, list[JourneyStep]] = {}
+            for t in batch:
+                if t.product_id is not None:
+                    position = placed[(t.customer_id, t.product_id)] = (
+                        placed.get((t.customer_id, t.product_id), -1) + 1
+                    )
+                    steps.setdefault((t.customer_id, t.product_id, 0), []).append(
+                        JourneyStep(
+                            position,
+                            t.event_id,
+                            t.type,
+                            t.channel,
+                            t.occurred_at,
+                            None,
+                            False,
+                            t.sentiment,
+                        )
+                    )
+            return steps
 
         async def store_batch(batch: Sequence[Touchpoint]) -> None:
             journey_keys = {(t.customer_id, t.product_id) for t in batch if t.product_id}
@@ -78,6 +105,7 @@ async def storage_floor(url: str, touchpoints: Sequence[Touchpoint]) -> StorageF
                     for key, journey in stored.items()
                 }
                 await store.save_journeys(conn, [journeys[k] for k in journey_keys], read_at)
+                await store.append_steps(conn, steps_of(batch))
                 await store.save_experiences(
                     conn, [experiences[c] for c in customers], experience_versions
                 )

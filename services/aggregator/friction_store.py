@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import asyncpg
 import orjson
 
-from services.aggregator.store import TOUCHPOINT_COLUMNS, touchpoint_from_row
 from shared.db.state_json import friction_from_json, friction_to_json
+from shared.db.touchpoint_rows import TOUCHPOINT_COLUMNS, touchpoint_from_row
 from shared.domain.friction.config import SYSTEMIC_FRICTION
 from shared.domain.friction.engine import FrictionEngine
 from shared.domain.friction.systemic import (

@@ -16,7 +16,7 @@ from datetime import timedelta
 from shared.domain import experience, journey
 from shared.domain.experience import ExperienceState
 from shared.domain.instances import opens_new_instance
-from shared.domain.journey import JourneyState
+from shared.domain.journey import JourneyState, JourneyStep
 from shared.domain.stages import StageCatalogue
 from shared.domain.touchpoint import Touchpoint
 
@@ -32,6 +32,8 @@ def instance_key(state: JourneyState) -> InstanceKey:
 class MapUpdate:
     # Instances changed or opened by the batch (the latest instance of each key last).
     journeys: dict[InstanceKey, JourneyState] = field(default_factory=dict)
+    # The steps the batch placed, per instance, to append to the stored ones.
+    steps: dict[InstanceKey, list[JourneyStep]] = field(default_factory=dict)
     # Instances that a new instance followed in this batch: they are over.
     followed: set[InstanceKey] = field(default_factory=set)
     experiences: dict[str, ExperienceState] = field(default_factory=dict)
@@ -74,6 +76,7 @@ def fold(
             update.journeys_to_rebuild.add(key)
             for instance in [k for k in update.journeys if k[:2] == key]:
                 del update.journeys[instance]
+                update.steps.pop(instance, None)
             update.followed = {k for k in update.followed if k[:2] != key}
             continue
         elif opens_new_instance(path, touchpoint, window):
@@ -82,6 +85,8 @@ def fold(
             path = JourneyState(
                 customer_id=customer, product_id=touchpoint.product_id, instance=path.instance + 1
             )
-        current[key] = journey.apply(path, touchpoint, catalogue)
-        update.journeys[instance_key(path)] = path
+        update.steps.setdefault(instance_key(path), []).append(
+            journey.apply(path, touchpoint, catalogue)
+        )
+        current[key] = update.journeys[instance_key(path)] = path
     return update

@@ -21,7 +21,7 @@ from services.aggregator.store import JourneyRow, StoredJourney
 from shared.domain import experience
 from shared.domain.experience import ExperienceState
 from shared.domain.instances import build_instances
-from shared.domain.journey import JourneyState
+from shared.domain.journey import JourneyState, JourneyStep
 from shared.domain.journey_stats import TouchFigures, TouchKey, funnel_facts, touch_figures
 from shared.domain.stages import StageCatalogue
 from shared.domain.touchpoint import Touchpoint
@@ -35,6 +35,8 @@ class _Changes:
     """What the step will write, and what it read to know the figures' change."""
 
     states: dict[InstanceKey, JourneyState] = field(default_factory=dict)
+    # Steps to append, per instance; a rebuilt journey's instances have all theirs here.
+    steps: dict[InstanceKey, list[JourneyStep]] = field(default_factory=dict)
     over: set[InstanceKey] = field(default_factory=set)  # a later instance followed it
     deleted: set[InstanceKey] = field(default_factory=set)
     read: dict[InstanceKey, StoredJourney] = field(default_factory=dict)
@@ -80,6 +82,7 @@ class MapsStep:
             self._window,
         )
         changes.states.update(update.journeys)
+        changes.steps.update(update.steps)
         changes.over |= update.followed
         rebuilt_keys = set(update.journeys_to_rebuild)
         if rebuilt_keys or rebuild or retired:
@@ -94,12 +97,13 @@ class MapsStep:
             histories = await store.journey_touchpoints(conn, rebuilt_keys)
             histories.update(_by_journey(customer_histories))
             for (customer, product), touchpoints in histories.items():
-                instances = build_instances(
+                paths = build_instances(
                     customer, product, touchpoints, self._catalogue, self._window
                 )
-                for state in instances:
-                    changes.states[_key(state)] = state
-                changes.over |= {_key(state) for state in instances[:-1]}
+                for path in paths:
+                    changes.states[_key(path.state)] = path.state
+                    changes.steps[_key(path.state)] = path.steps
+                changes.over |= {_key(path.state) for path in paths[:-1]}
             changes.deleted = {key for key in old if key not in changes.states}
             experiences_read = await self._rebuild_experiences(
                 conn, customer_histories, update.experiences
@@ -114,6 +118,9 @@ class MapsStep:
             [(key[1], contribution) for key, contribution in after.items()],
         )
         await store.delete_journeys(conn, changes.deleted)
+        # Rebuilt journeys' steps are written again whole.
+        await store.delete_steps(conn, keys=rebuilt_keys, customers=rebuild | retired)
+        await store.append_steps(conn, changes.steps)
         await store.save_journeys(
             conn, rows, {key: stored.version for key, stored in changes.read.items()}
         )

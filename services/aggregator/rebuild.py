@@ -61,7 +61,8 @@ async def rebuild_maps(
             )
         }
         await conn.execute(
-            "TRUNCATE journeys, journey_timeouts, experiences, touch_stats, hotspot_stats"
+            "TRUNCATE journeys, journey_steps, journey_timeouts, experiences, touch_stats, "
+            "hotspot_stats"
         )
         customers = [r[0] for r in await conn.fetch("SELECT DISTINCT customer_id FROM touchpoints")]
         hotspots: dict[HotspotKey, HotspotFigures] = {}

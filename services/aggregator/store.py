@@ -23,20 +23,16 @@ from shared.db.state_json import (
     journey_from_json,
     journey_to_json,
 )
+from shared.db.touchpoint_rows import TOUCHPOINT_COLUMNS, touchpoint_from_row
 from shared.domain.experience import ExperienceState
 from shared.domain.experience_stats import HotspotKey
-from shared.domain.journey import JourneyState
+from shared.domain.journey import JourneyState, JourneyStep
 from shared.domain.journey_stats import FunnelFacts, utc_day
 from shared.domain.touchpoint import Touchpoint
 from shared.errors import JourneymapError
 
 JourneyKey = tuple[str, str]
 InstanceKey = tuple[str, str, int]
-
-TOUCHPOINT_COLUMNS = (
-    "event_id, customer_id, anonymous_id, identified, type, channel, product_id, "
-    "occurred_at, received_at, source, sentiment, nps, csat, revenue"
-)
 
 
 class ConcurrentMapUpdate(JourneymapError):
@@ -74,25 +70,6 @@ async def insert_touchpoints(
         [orjson.dumps(t.properties).decode() for t in touchpoints],
     )
     return {row["event_id"] for row in rows}
-
-
-def touchpoint_from_row(row: asyncpg.Record) -> Touchpoint:
-    return Touchpoint(
-        event_id=row["event_id"],
-        customer_id=row["customer_id"],
-        anonymous_id=row["anonymous_id"],
-        identified=row["identified"],
-        type=row["type"],
-        channel=row["channel"],
-        product_id=row["product_id"],
-        occurred_at=row["occurred_at"],
-        received_at=row["received_at"],
-        source=row["source"],
-        sentiment=row["sentiment"],
-        nps=row["nps"],
-        csat=row["csat"],
-        revenue=row["revenue"],
-    )
 
 
 async def journey_touchpoints(
@@ -277,6 +254,50 @@ async def delete_journeys(conn: asyncpg.Connection, keys: Iterable[InstanceKey])
             [k[1] for k in wanted],
             [k[2] for k in wanted],
         )
+
+
+async def append_steps(
+    conn: asyncpg.Connection, steps: Mapping[InstanceKey, Sequence[JourneyStep]]
+) -> None:
+    """Store the steps placed on journeys, where the API pages through them."""
+    rows = [(key, step) for key, placed in steps.items() for step in placed]
+    if not rows:
+        return
+    await conn.execute(
+        "INSERT INTO journey_steps (customer_id, product_id, instance, position, event_id, "
+        "type, channel, occurred_at, stage, revisit, sentiment) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[], "
+        "$6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::bool[], $11::float8[])",
+        [key[0] for key, _ in rows],
+        [key[1] for key, _ in rows],
+        [key[2] for key, _ in rows],
+        [step.position for _, step in rows],
+        [step.event_id for _, step in rows],
+        [step.type for _, step in rows],
+        [step.channel for _, step in rows],
+        [step.occurred_at for _, step in rows],
+        [step.stage for _, step in rows],
+        [step.revisit for _, step in rows],
+        [step.sentiment for _, step in rows],
+    )
+
+
+async def delete_steps(
+    conn: asyncpg.Connection, *, keys: Iterable[JourneyKey], customers: Iterable[str]
+) -> None:
+    """Forget the steps of journeys about to be rebuilt, and of every journey of the
+    given customers."""
+    key_customers, key_products = _split(keys)
+    ids = list(customers)
+    if key_customers:
+        await conn.execute(
+            "DELETE FROM journey_steps WHERE (customer_id, product_id) IN "
+            "(SELECT * FROM unnest($1::text[], $2::text[]))",
+            key_customers,
+            key_products,
+        )
+    if ids:
+        await conn.execute("DELETE FROM journey_steps WHERE customer_id = ANY($1::text[])", ids)
 
 
 def _array_literal(values: Sequence[float | None]) -> str:

@@ -13,7 +13,7 @@ from services.api.dashboard_queries import (
     FunnelSums,
     TouchSums,
 )
-from shared.domain.journey_stats import SENTIMENT_SCALE
+from shared.domain.touchpoint import SENTIMENT_SCALE
 
 # How many of the most common last touchpoints each funnel stage lists.
 DROP_OFF_TOUCHES = 5

@@ -27,7 +27,10 @@ class JourneyStage(BaseModel):
     seconds_in_stage: float = Field(
         description="Time in this stage; the current stage counts up to the last touchpoint."
     )
-    touchpoints: list[JourneyTouchpoint]
+    touchpoint_count: int = Field(description="All of this stage's touchpoints.")
+    touchpoints: list[JourneyTouchpoint] = Field(
+        description="This page's touchpoints in this stage, in the journey's order."
+    )
 
 
 class StageTransition(BaseModel):
@@ -61,7 +64,10 @@ class JourneyMap(JourneySummary):
     transitions: list[StageTransition]
     stages: list[JourneyStage] = Field(description="Stages reached, in order, with touchpoints.")
     touchpoints_before_start: list[JourneyTouchpoint] = Field(
-        description="Neutral touchpoints for this product before its first staged one."
+        description="This page's neutral touchpoints for this product before its first staged one."
+    )
+    next_cursor: str | None = Field(
+        description="More touchpoints follow: pass this as `cursor` for the next page."
     )
 
 
@@ -110,7 +116,10 @@ class ExperienceMoment(BaseModel):
 
 class SentimentCurve(BaseModel):
     average: float | None
-    points: list[ExperienceMoment]
+    count: int = Field(description="Every touchpoint with a sentiment.")
+    points: list[ExperienceMoment] = Field(
+        description="The latest points, oldest first; the touchpoints timeline has them all."
+    )
 
 
 class NpsSummary(BaseModel):
@@ -127,7 +136,9 @@ class CsatSummary(BaseModel):
 
 class SupportSummary(BaseModel):
     contacts: int
-    timeline: list[ExperienceMoment]
+    timeline: list[ExperienceMoment] = Field(
+        description="The latest contacts, oldest first; the touchpoints timeline has them all."
+    )
 
 
 class ExperienceMap(BaseModel):

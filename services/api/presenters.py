@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from services.api import models
 from shared.domain import journey
-from shared.domain.experience import ExperienceState, Moment
+from shared.domain.experience import ExperienceState
 from shared.domain.journey import JourneyState, JourneyStep
 from shared.domain.touchpoint import Touchpoint
+from shared.web.cursor import encode_cursor
 
 
 def _touchpoint(step: JourneyStep) -> models.JourneyTouchpoint:
@@ -31,19 +32,25 @@ def journey_summary(state: JourneyState, *, abandoned: bool) -> models.JourneySu
         started_at=state.started_at,
         converted_at=state.converted_at,
         last_event_at=state.last_event_at,
-        touchpoint_count=len(state.steps),
+        touchpoint_count=state.touchpoint_count,
     )
 
 
-def journey_map(state: JourneyState, *, abandoned: bool) -> models.JourneyMap:
+def journey_map(
+    state: JourneyState, steps: list[JourneyStep], *, abandoned: bool, more: bool
+) -> models.JourneyMap:
+    """The map with one page of its steps; `more` when steps follow the page."""
     summary = journey_summary(state, abandoned=abandoned)
     seconds = journey.time_in_stage(state)
-    grouped = journey.steps_by_stage(state)
+    grouped: dict[str | None, list[JourneyStep]] = {}
+    for step in steps:
+        grouped.setdefault(step.stage, []).append(step)
     stages = [
         models.JourneyStage(
             stage=transition.to_stage,
             entered_at=transition.at,
             seconds_in_stage=seconds.get(transition.to_stage, 0.0),
+            touchpoint_count=state.stage_touchpoints.get(transition.to_stage, 0),
             touchpoints=[_touchpoint(step) for step in grouped.get(transition.to_stage, [])],
         )
         for transition in state.transitions
@@ -61,23 +68,29 @@ def journey_map(state: JourneyState, *, abandoned: bool) -> models.JourneyMap:
         ],
         stages=stages,
         touchpoints_before_start=[_touchpoint(step) for step in grouped.get(None, [])],
+        next_cursor=encode_cursor(state.instance, steps[-1].position + 1) if more else None,
     )
 
 
-def _moment(moment: Moment) -> models.ExperienceMoment:
+def _moment(touchpoint: Touchpoint, value: float | None) -> models.ExperienceMoment:
     return models.ExperienceMoment(
-        occurred_at=moment.occurred_at,
-        event_id=moment.event_id,
-        type=moment.type,
-        channel=moment.channel,
-        product_id=moment.product_id,
-        value=moment.value,
+        occurred_at=touchpoint.occurred_at,
+        event_id=touchpoint.event_id,
+        type=touchpoint.type,
+        channel=touchpoint.channel,
+        product_id=touchpoint.product_id,
+        value=value,
     )
 
 
 def experience_map(
-    state: ExperienceState, journeys: list[models.JourneySummary]
+    state: ExperienceState,
+    journeys: list[models.JourneySummary],
+    *,
+    sentiment: list[Touchpoint],
+    contacts: list[Touchpoint],
 ) -> models.ExperienceMap:
+    """The map, with the latest sentiment points and support contacts as read."""
     category = state.nps_category
     return models.ExperienceMap(
         customer_id=state.customer_id,
@@ -93,7 +106,9 @@ def experience_map(
             for product, count in sorted(state.products.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
         sentiment=models.SentimentCurve(
-            average=state.average_sentiment, points=[_moment(m) for m in state.sentiment]
+            average=state.average_sentiment,
+            count=state.sentiment_count,
+            points=[_moment(t, t.sentiment) for t in sentiment],
         ),
         nps=models.NpsSummary(
             latest=None if state.nps is None or state.nps.value is None else int(state.nps.value),
@@ -103,8 +118,7 @@ def experience_map(
         ),
         csat=models.CsatSummary(average=state.average_csat, responses=state.csat_responses),
         support=models.SupportSummary(
-            contacts=len(state.support_contacts),
-            timeline=[_moment(m) for m in state.support_contacts],
+            contacts=state.support_contacts, timeline=[_moment(t, None) for t in contacts]
         ),
         error_touchpoints=state.error_touchpoints,
         revenue=float(state.revenue),

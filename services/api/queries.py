@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
 from shared.db.state_json import experience_from_json, journey_from_json
+from shared.db.touchpoint_rows import TOUCHPOINT_COLUMNS, touchpoint_from_row
 from shared.domain.experience import ExperienceState
-from shared.domain.journey import JourneyState
+from shared.domain.journey import JourneyState, JourneyStep
 from shared.domain.touchpoint import Touchpoint
 
 
@@ -74,6 +76,64 @@ async def journey(
     return Journey(journey_from_json(row["state"]), row["abandoned_at"] is not None)
 
 
+async def steps(
+    conn: asyncpg.Connection, state: JourneyState, *, after: int, limit: int
+) -> list[JourneyStep]:
+    """One instance's steps in the journey's order, from position `after` on."""
+    rows = await conn.fetch(
+        "SELECT position, event_id, type, channel, occurred_at, stage, revisit, sentiment "
+        "FROM journey_steps WHERE customer_id = $1 AND product_id = $2 AND instance = $3 "
+        "AND position >= $4 ORDER BY position LIMIT $5",
+        state.customer_id,
+        state.product_id,
+        state.instance,
+        after,
+        limit,
+    )
+    return [
+        JourneyStep(
+            position=r["position"],
+            event_id=r["event_id"],
+            type=r["type"],
+            channel=r["channel"],
+            occurred_at=r["occurred_at"],
+            stage=r["stage"],
+            revisit=r["revisit"],
+            sentiment=r["sentiment"],
+        )
+        for r in rows
+    ]
+
+
+async def latest_with_sentiment(
+    conn: asyncpg.Connection, customer_id: str, limit: int
+) -> list[Touchpoint]:
+    """The customer's latest touchpoints that carry a sentiment, oldest first."""
+    rows = await conn.fetch(
+        f"SELECT {TOUCHPOINT_COLUMNS} FROM touchpoints "
+        "WHERE customer_id = $1 AND sentiment IS NOT NULL "
+        "ORDER BY occurred_at DESC, event_id DESC LIMIT $2",
+        customer_id,
+        limit,
+    )
+    return [touchpoint_from_row(r) for r in reversed(rows)]
+
+
+async def latest_of_types(
+    conn: asyncpg.Connection, customer_id: str, types: Iterable[str], limit: int
+) -> list[Touchpoint]:
+    """The customer's latest touchpoints of the given types, oldest first."""
+    rows = await conn.fetch(
+        f"SELECT {TOUCHPOINT_COLUMNS} FROM touchpoints "
+        "WHERE customer_id = $1 AND type = ANY($2::text[]) "
+        "ORDER BY occurred_at DESC, event_id DESC LIMIT $3",
+        customer_id,
+        sorted(types),
+        limit,
+    )
+    return [touchpoint_from_row(r) for r in reversed(rows)]
+
+
 async def timeline(
     conn: asyncpg.Connection,
     customer_id: str,
@@ -85,8 +145,7 @@ async def timeline(
 ) -> list[Touchpoint]:
     """The customer's touchpoints, newest first."""
     rows = await conn.fetch(
-        "SELECT event_id, customer_id, anonymous_id, identified, type, channel, product_id, "
-        "occurred_at, received_at, source, sentiment, nps, csat, revenue FROM touchpoints "
+        f"SELECT {TOUCHPOINT_COLUMNS} FROM touchpoints "
         "WHERE customer_id = $1 AND ($2::timestamptz IS NULL OR occurred_at >= $2) "
         "AND ($3::timestamptz IS NULL OR occurred_at < $3) "
         "AND ($4::timestamptz IS NULL OR (occurred_at, event_id) < ($4, $5)) "
@@ -98,22 +157,4 @@ async def timeline(
         None if before is None else before[1],
         limit,
     )
-    return [
-        Touchpoint(
-            event_id=r["event_id"],
-            customer_id=r["customer_id"],
-            anonymous_id=r["anonymous_id"],
-            identified=r["identified"],
-            type=r["type"],
-            channel=r["channel"],
-            product_id=r["product_id"],
-            occurred_at=r["occurred_at"],
-            received_at=r["received_at"],
-            source=r["source"],
-            sentiment=r["sentiment"],
-            nps=r["nps"],
-            csat=r["csat"],
-            revenue=r["revenue"],
-        )
-        for r in rows
-    ]
+    return [touchpoint_from_row(r) for r in rows]

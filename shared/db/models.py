@@ -96,7 +96,35 @@ class TouchpointRow(Base):
         Index("ix_touchpoints_customer_product_time", "customer_id", "product_id", "occurred_at"),
         Index("ix_touchpoints_customer_time", "customer_id", "occurred_at"),
         Index("ix_touchpoints_anonymous", "anonymous_id"),
+        # The experience map's sentiment curve, latest first.
+        Index(
+            "ix_touchpoints_customer_sentiment",
+            "customer_id",
+            "occurred_at",
+            postgresql_where=text("sentiment IS NOT NULL"),
+        ),
     )
+
+
+class JourneyStepRow(Base):
+    """A touchpoint as placed on a journey instance, in the journey's order; the journey
+    row holds only a summary, so its cost does not grow with the journey."""
+
+    __tablename__ = "journey_steps"
+
+    customer_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    product_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    instance: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    event_id: Mapped[str] = mapped_column(Text)
+    # The effective type: a purchase after conversion is a repeat purchase.
+    type: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime]
+    # The journey's stage once this step was placed (null before the journey started).
+    stage: Mapped[str | None] = mapped_column(Text)
+    revisit: Mapped[bool] = mapped_column(Boolean)
+    sentiment: Mapped[float | None] = mapped_column(Double)
 
 
 class JourneyRow(Base):

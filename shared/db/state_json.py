@@ -16,8 +16,15 @@ from typing import Any
 
 from shared.domain.experience import ExperienceState, Moment
 from shared.domain.friction.state import CustomerFriction, Latest, Progress
-from shared.domain.journey import JourneyState, JourneyStep, StageTransition
+from shared.domain.journey import (
+    JourneyState,
+    JourneyStep,
+    StageTransition,
+    TouchTally,
+    record_step,
+)
 from shared.domain.stages import OrderKey
+from shared.domain.touchpoint import sentiment_micros
 
 Json = dict[str, Any]
 
@@ -52,25 +59,22 @@ def journey_to_json(state: JourneyState) -> Json:
         "transitions": [[t.from_stage, t.to_stage, t.at, t.event_id] for t in state.transitions],
         "completed_stage_seconds": state.completed_stage_seconds,
         "revisits": state.revisits,
-        "steps": [
-            [
-                s.event_id,
-                s.type,
-                s.channel,
-                s.occurred_at,
-                s.stage,
-                s.revisit,
-                s.sentiment,
-            ]
-            for s in state.steps
-        ],
         "revenue": str(state.revenue),
+        "touchpoint_count": state.touchpoint_count,
+        "first_at": state.first_at,
+        "first_channel": state.first_channel,
+        "last_type": state.last_type,
+        "last_channel": state.last_channel,
+        "tallies": [
+            [event_type, channel, t.first_at, t.touches, t.sentiment_micros, t.sentiment_count]
+            for (event_type, channel), t in state.tallies.items()
+        ],
+        "stage_touchpoints": state.stage_touchpoints,
     }
 
 
 def journey_from_json(doc: Json) -> JourneyState:
-    last_key = doc["last_key"]
-    return JourneyState(
+    state = JourneyState(
         customer_id=doc["customer_id"],
         product_id=doc["product_id"],
         # Documents written before journey instances existed describe the first one.
@@ -80,27 +84,39 @@ def journey_from_json(doc: Json) -> JourneyState:
         stage_entered_at=_parse_time(doc["stage_entered_at"]),
         converted_at=_parse_time(doc["converted_at"]),
         last_event_at=_parse_time(doc["last_event_at"]),
-        last_key=_order_key(last_key),
+        last_key=_order_key(doc["last_key"]),
         transitions=[
             StageTransition(from_stage, to_stage, _iso(at), event_id)
             for from_stage, to_stage, at, event_id in doc["transitions"]
         ],
         completed_stage_seconds=dict(doc["completed_stage_seconds"]),
         revisits=doc["revisits"],
-        steps=[
-            JourneyStep(
-                step[0],
-                step[1],
-                step[2],
-                _iso(step[3]),
-                step[4],
-                step[5],
-                # Steps written before sentiment was kept have six fields.
-                step[6] if len(step) > 6 else None,
-            )
-            for step in doc["steps"]
-        ],
         revenue=Decimal(doc["revenue"]),
+    )
+    if "steps" in doc:
+        # Written before the state was a summary: count the steps it carries (migration
+        # 0011 copied them to the journey_steps table).
+        for position, step in enumerate(doc["steps"]):
+            record_step(state, _legacy_step(position, step))
+        return state
+    state.touchpoint_count = doc["touchpoint_count"]
+    state.first_at = _parse_time(doc["first_at"])
+    state.first_channel = doc["first_channel"]
+    state.last_type = doc["last_type"]
+    state.last_channel = doc["last_channel"]
+    state.tallies = {
+        (event_type, channel): TouchTally(_iso(first_at), touches, micros, count)
+        for event_type, channel, first_at, touches, micros, count in doc["tallies"]
+    }
+    state.stage_touchpoints = dict(doc["stage_touchpoints"])
+    return state
+
+
+def _legacy_step(position: int, step: list[Any]) -> JourneyStep:
+    # Steps written before sentiment was kept have six fields.
+    sentiment = step[6] if len(step) > 6 else None
+    return JourneyStep(
+        position, step[0], step[1], step[2], _iso(step[3]), step[4], step[5], sentiment
     )
 
 
@@ -126,12 +142,13 @@ def experience_to_json(state: ExperienceState) -> Json:
         "touchpoint_count": state.touchpoint_count,
         "channels": state.channels,
         "products": state.products,
-        "sentiment": [_moment_to_json(m) for m in state.sentiment],
+        "sentiment_micros": state.sentiment_micros,
+        "sentiment_count": state.sentiment_count,
         "nps": None if state.nps is None else _moment_to_json(state.nps),
         "nps_responses": state.nps_responses,
         "csat_total": state.csat_total,
         "csat_responses": state.csat_responses,
-        "support_contacts": [_moment_to_json(m) for m in state.support_contacts],
+        "support_contacts": state.support_contacts,
         "error_touchpoints": state.error_touchpoints,
         "revenue": str(state.revenue),
         "first_seen": state.first_seen,
@@ -141,22 +158,34 @@ def experience_to_json(state: ExperienceState) -> Json:
 
 def experience_from_json(doc: Json) -> ExperienceState:
     nps = doc["nps"]
+    if "sentiment" in doc:  # written before the state was a summary: lists of moments
+        sentiment_micros, sentiment_count = _legacy_sentiment(doc["sentiment"])
+        support_contacts = len(doc["support_contacts"])
+    else:
+        sentiment_micros, sentiment_count = doc["sentiment_micros"], doc["sentiment_count"]
+        support_contacts = doc["support_contacts"]
     return ExperienceState(
         customer_id=doc["customer_id"],
         touchpoint_count=doc["touchpoint_count"],
         channels=dict(doc["channels"]),
         products=dict(doc["products"]),
-        sentiment=[_moment_from_json(m) for m in doc["sentiment"]],
+        sentiment_micros=sentiment_micros,
+        sentiment_count=sentiment_count,
         nps=None if nps is None else _moment_from_json(nps),
         nps_responses=doc["nps_responses"],
         csat_total=doc["csat_total"],
         csat_responses=doc["csat_responses"],
-        support_contacts=[_moment_from_json(m) for m in doc["support_contacts"]],
+        support_contacts=support_contacts,
         error_touchpoints=doc["error_touchpoints"],
         revenue=Decimal(doc["revenue"]),
         first_seen=_parse_time(doc["first_seen"]),
         last_seen=_parse_time(doc["last_seen"]),
     )
+
+
+def _legacy_sentiment(moments: list[list[Any]]) -> tuple[int, int]:
+    values = [_moment_from_json(m).value for m in moments]
+    return sum(sentiment_micros(v) for v in values if v is not None), len(values)
 
 
 def _latest_to_json(latest: Mapping[str, Latest]) -> Json:

@@ -1,14 +1,13 @@
 """The customer experience map: one customer, every touchpoint, all products and channels.
 
-Every figure here is order-independent (counts, exact sums, sorted curves, the
-latest score by event time), so `apply` never needs a rebuild for a late touchpoint
-and the map is a pure function of the set of events.
+Every figure here is order-independent (counts, exact sums, the latest score by event
+time), so `apply` never needs a rebuild for a late touchpoint and the map is a pure
+function of the set of events. The state is a summary of bounded size: the sentiment
+curve and the support timeline are read from the stored touchpoints.
 """
 
 from __future__ import annotations
 
-import bisect
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from shared.domain.stages import StageCatalogue
-from shared.domain.touchpoint import SortKey, Touchpoint
+from shared.domain.touchpoint import SENTIMENT_SCALE, SortKey, Touchpoint, sentiment_micros
 
 
 class NpsCategory(StrEnum):
@@ -35,7 +34,7 @@ def nps_category(score: int) -> NpsCategory:
 
 @dataclass(slots=True)
 class Moment:
-    """A touchpoint worth a point on the experience curve (a score or a contact)."""
+    """A touchpoint worth remembering on the experience map: the latest NPS answer."""
 
     occurred_at: datetime
     event_id: str
@@ -55,12 +54,13 @@ class ExperienceState:
     touchpoint_count: int = 0
     channels: dict[str, int] = field(default_factory=dict)
     products: dict[str, int] = field(default_factory=dict)
-    sentiment: list[Moment] = field(default_factory=list)
+    sentiment_micros: int = 0
+    sentiment_count: int = 0
     nps: Moment | None = None
     nps_responses: int = 0
     csat_total: int = 0
     csat_responses: int = 0
-    support_contacts: list[Moment] = field(default_factory=list)
+    support_contacts: int = 0
     error_touchpoints: int = 0
     revenue: Decimal = Decimal(0)
     first_seen: datetime | None = None
@@ -78,10 +78,9 @@ class ExperienceState:
 
     @property
     def average_sentiment(self) -> float | None:
-        if not self.sentiment:
+        if not self.sentiment_count:
             return None
-        # fsum is exactly rounded, so the average does not depend on arrival order.
-        return math.fsum(point.value or 0.0 for point in self.sentiment) / len(self.sentiment)
+        return self.sentiment_micros / SENTIMENT_SCALE / self.sentiment_count
 
 
 def _moment(touchpoint: Touchpoint, value: float | None = None) -> Moment:
@@ -109,7 +108,8 @@ def apply(
     if touchpoint.product_id is not None:
         _count(state.products, touchpoint.product_id)
     if touchpoint.sentiment is not None:
-        bisect.insort(state.sentiment, _moment(touchpoint, touchpoint.sentiment), key=_moment_key)
+        state.sentiment_micros += sentiment_micros(touchpoint.sentiment)
+        state.sentiment_count += 1
     if touchpoint.nps is not None:
         state.nps_responses += 1
         latest = _moment(touchpoint, float(touchpoint.nps))
@@ -119,7 +119,7 @@ def apply(
         state.csat_total += touchpoint.csat
         state.csat_responses += 1
     if catalogue.is_support_contact(touchpoint.type):
-        bisect.insort(state.support_contacts, _moment(touchpoint), key=_moment_key)
+        state.support_contacts += 1
     if catalogue.is_error(touchpoint.type):
         state.error_touchpoints += 1
     if touchpoint.revenue is not None:
@@ -127,10 +127,6 @@ def apply(
     state.first_seen = at if state.first_seen is None else min(state.first_seen, at)
     state.last_seen = at if state.last_seen is None else max(state.last_seen, at)
     return state
-
-
-def _moment_key(moment: Moment) -> SortKey:
-    return moment.sort_key
 
 
 def build(

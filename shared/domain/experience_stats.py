@@ -11,8 +11,8 @@ from dataclasses import dataclass, fields
 from datetime import date
 
 from shared.domain.experience import NpsCategory, nps_category
-from shared.domain.journey_stats import SENTIMENT_SCALE, utc_day
-from shared.domain.touchpoint import Touchpoint
+from shared.domain.journey_stats import utc_day
+from shared.domain.touchpoint import Touchpoint, sentiment_micros
 
 # Day of occurrence, product ("" for none), type, channel.
 HotspotKey = tuple[date, str, str, str]
@@ -51,7 +51,7 @@ def touchpoint_figures(touchpoint: Touchpoint, negative_max: float) -> HotspotFi
     category = None if touchpoint.nps is None else nps_category(touchpoint.nps)
     return HotspotFigures(
         touches=1,
-        sentiment_micros=0 if sentiment is None else round(sentiment * SENTIMENT_SCALE),
+        sentiment_micros=0 if sentiment is None else sentiment_micros(sentiment),
         sentiment_count=int(sentiment is not None),
         negative=int(sentiment is not None and sentiment <= negative_max),
         promoters=int(category is NpsCategory.PROMOTER),

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from shared.domain import journey
-from shared.domain.journey import JourneyState
+from shared.domain.journey import JourneyPath, JourneyState
 from shared.domain.stages import StageCatalogue
 from shared.domain.touchpoint import Touchpoint
 
@@ -30,8 +30,9 @@ def build_instances(
     touchpoints: Iterable[Touchpoint],
     catalogue: StageCatalogue,
     window: timedelta,
-) -> list[JourneyState]:
-    """Every instance of one customer's journeys with one product, oldest first."""
+) -> list[JourneyPath]:
+    """Every instance of one customer's journeys with one product, oldest first, with
+    their steps."""
     groups: list[list[Touchpoint]] = []
     for touchpoint in journey.distinct_in_order(touchpoints, catalogue):
         if groups and touchpoint.occurred_at - groups[-1][-1].occurred_at < window:
@@ -39,7 +40,7 @@ def build_instances(
         else:
             groups.append([touchpoint])
     return [
-        journey.build(customer_id, product_id, group, catalogue, instance=number)
+        journey.walk(customer_id, product_id, group, catalogue, instance=number)
         for number, group in enumerate(groups)
     ]
 

@@ -1,9 +1,14 @@
 """The customer journey map: one customer, one product, a linear path through stages.
 
 A journey is a reducer over touchpoints in event-time order. `apply` folds one
-touchpoint into the state; `build` folds a whole set, so the map is a pure function
-of the set of events. Callers use `is_next` to decide whether a new touchpoint can be
-applied incrementally or the journey must be rebuilt because the touchpoint is late.
+touchpoint into the state and returns the step it placed; `walk` folds a whole set, so
+the map is a pure function of the set of events. Callers use `is_next` to decide
+whether a new touchpoint can be applied incrementally or the journey must be rebuilt
+because the touchpoint is late.
+
+The state is a summary of bounded size (stages, counters, one tally per touchpoint
+type and channel), so applying a touchpoint costs the same however long the journey
+is. The steps themselves are stored apart, one row each, appended as they are placed.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from shared.domain.stages import OrderKey, StageCatalogue
-from shared.domain.touchpoint import Touchpoint
+from shared.domain.touchpoint import Touchpoint, sentiment_micros
 
 
 @dataclass(slots=True)
@@ -30,6 +35,8 @@ class StageTransition:
 class JourneyStep:
     """A touchpoint as placed on the journey."""
 
+    # Where on the journey: 0 for its first touchpoint.
+    position: int
     event_id: str
     # The effective type: a purchase after conversion is recorded as a repeat purchase.
     type: str
@@ -39,6 +46,19 @@ class JourneyStep:
     stage: str | None
     revisit: bool = False
     sentiment: float | None = None
+
+
+@dataclass(slots=True)
+class TouchTally:
+    """A journey's touches of one type on one channel: what the product figures count."""
+
+    first_at: datetime
+    touches: int = 0
+    sentiment_micros: int = 0
+    sentiment_count: int = 0
+
+
+TallyKey = tuple[str, str]  # effective type, channel
 
 
 @dataclass(slots=True)
@@ -57,8 +77,15 @@ class JourneyState:
     # Time spent in each stage that has been left; see `time_in_stage` for the full view.
     completed_stage_seconds: dict[str, float] = field(default_factory=dict)
     revisits: int = 0
-    steps: list[JourneyStep] = field(default_factory=list)
     revenue: Decimal = Decimal(0)
+    touchpoint_count: int = 0
+    first_at: datetime | None = None
+    first_channel: str | None = None
+    last_type: str | None = None
+    last_channel: str | None = None
+    tallies: dict[TallyKey, TouchTally] = field(default_factory=dict)
+    # Touchpoints per stage they were placed in ("" before the journey started).
+    stage_touchpoints: dict[str, int] = field(default_factory=dict)
 
     @property
     def converted(self) -> bool:
@@ -80,8 +107,9 @@ def effective_type(state: JourneyState, touchpoint: Touchpoint, catalogue: Stage
     return touchpoint.type
 
 
-def apply(state: JourneyState, touchpoint: Touchpoint, catalogue: StageCatalogue) -> JourneyState:
-    """Fold one touchpoint, which must satisfy `is_next`, into the state (updated in place)."""
+def apply(state: JourneyState, touchpoint: Touchpoint, catalogue: StageCatalogue) -> JourneyStep:
+    """Fold one touchpoint, which must satisfy `is_next`, into the state (updated in place),
+    and return the step it became."""
     event_type = effective_type(state, touchpoint, catalogue)
     event_stage = catalogue.stage_of(event_type)
     at = touchpoint.occurred_at
@@ -99,20 +127,36 @@ def apply(state: JourneyState, touchpoint: Touchpoint, catalogue: StageCatalogue
         state.converted_at = at
     if touchpoint.revenue is not None:
         state.revenue += touchpoint.revenue
-    state.steps.append(
-        JourneyStep(
-            event_id=touchpoint.event_id,
-            type=event_type,
-            channel=touchpoint.channel,
-            occurred_at=at,
-            stage=state.stage,
-            revisit=revisit,
-            sentiment=touchpoint.sentiment,
-        )
+    step = JourneyStep(
+        position=state.touchpoint_count,
+        event_id=touchpoint.event_id,
+        type=event_type,
+        channel=touchpoint.channel,
+        occurred_at=at,
+        stage=state.stage,
+        revisit=revisit,
+        sentiment=touchpoint.sentiment,
     )
+    record_step(state, step)
     state.last_event_at = at
     state.last_key = catalogue.order_key(touchpoint)
-    return state
+    return step
+
+
+def record_step(state: JourneyState, step: JourneyStep) -> None:
+    """Count a placed step into the summary (`apply` does; so does reading old documents)."""
+    if state.touchpoint_count == 0:
+        state.first_at = step.occurred_at
+        state.first_channel = step.channel
+    state.touchpoint_count += 1
+    state.last_type, state.last_channel = step.type, step.channel
+    tally = state.tallies.setdefault((step.type, step.channel), TouchTally(step.occurred_at))
+    tally.touches += 1
+    if step.sentiment is not None:
+        tally.sentiment_micros += sentiment_micros(step.sentiment)
+        tally.sentiment_count += 1
+    stage = step.stage or ""
+    state.stage_touchpoints[stage] = state.stage_touchpoints.get(stage, 0) + 1
 
 
 def _enter(state: JourneyState, stage: str, at: datetime, event_id: str) -> None:
@@ -126,6 +170,27 @@ def _enter(state: JourneyState, stage: str, at: datetime, event_id: str) -> None
     state.stage_entered_at = at
 
 
+@dataclass(slots=True)
+class JourneyPath:
+    """A journey with every step it was built from."""
+
+    state: JourneyState
+    steps: list[JourneyStep]
+
+
+def walk(
+    customer_id: str,
+    product_id: str,
+    touchpoints: Iterable[Touchpoint],
+    catalogue: StageCatalogue,
+    instance: int = 0,
+) -> JourneyPath:
+    """The journey of a set of touchpoints; duplicates (same event id) count once."""
+    state = JourneyState(customer_id=customer_id, product_id=product_id, instance=instance)
+    steps = [apply(state, t, catalogue) for t in distinct_in_order(touchpoints, catalogue)]
+    return JourneyPath(state, steps)
+
+
 def build(
     customer_id: str,
     product_id: str,
@@ -133,11 +198,7 @@ def build(
     catalogue: StageCatalogue,
     instance: int = 0,
 ) -> JourneyState:
-    """The journey of a set of touchpoints; duplicates (same event id) count once."""
-    state = JourneyState(customer_id=customer_id, product_id=product_id, instance=instance)
-    for touchpoint in distinct_in_order(touchpoints, catalogue):
-        apply(state, touchpoint, catalogue)
-    return state
+    return walk(customer_id, product_id, touchpoints, catalogue, instance).state
 
 
 def distinct_in_order(
@@ -154,13 +215,6 @@ def time_in_stage(state: JourneyState) -> dict[str, float]:
         current = (state.last_event_at - state.stage_entered_at).total_seconds()
         seconds[state.stage] = seconds.get(state.stage, 0.0) + current
     return seconds
-
-
-def steps_by_stage(state: JourneyState) -> dict[str | None, list[JourneyStep]]:
-    grouped: dict[str | None, list[JourneyStep]] = {}
-    for step in state.steps:
-        grouped.setdefault(step.stage, []).append(step)
-    return grouped
 
 
 class JourneyStatus(StrEnum):

@@ -14,9 +14,6 @@ from datetime import UTC, date, datetime
 from shared.domain.journey import JourneyState
 from shared.domain.stages import StageCatalogue
 
-# Sentiment is summed in millionths, so that sums stay exact under add and subtract.
-SENTIMENT_SCALE = 1_000_000
-
 TouchKey = tuple[date, str, str]  # cohort day (the journey's start, UTC), type, channel
 
 
@@ -60,7 +57,7 @@ def utc_day(at: datetime) -> date:
 
 
 def cohort_day(state: JourneyState) -> date | None:
-    started = state.started_at or (state.steps[0].occurred_at if state.steps else None)
+    started = state.started_at or state.first_at
     return None if started is None else utc_day(started)
 
 
@@ -69,29 +66,20 @@ def touch_figures(state: JourneyState, *, abandoned: bool) -> dict[TouchKey, Tou
     day = cohort_day(state)
     if day is None:
         return {}
-    first_at: dict[tuple[str, str], datetime] = {}
-    touches: dict[tuple[str, str], int] = {}
-    sentiment: dict[tuple[str, str], tuple[int, int]] = {}
-    for step in state.steps:
-        key = (step.type, step.channel)
-        first_at.setdefault(key, step.occurred_at)
-        touches[key] = touches.get(key, 0) + 1
-        if step.sentiment is not None:
-            micros, count = sentiment.get(key, (0, 0))
-            sentiment[key] = (micros + round(step.sentiment * SENTIMENT_SCALE), count + 1)
-    last = (state.steps[-1].type, state.steps[-1].channel)
-    figures: dict[TouchKey, TouchFigures] = {}
-    for key, first in first_at.items():
-        micros, count = sentiment.get(key, (0, 0))
-        figures[(day, *key)] = TouchFigures(
+    last = (state.last_type, state.last_channel)
+    return {
+        (day, *key): TouchFigures(
             journeys=1,
-            touches=touches[key],
-            converted_after=int(state.converted_at is not None and state.converted_at > first),
+            touches=tally.touches,
+            converted_after=int(
+                state.converted_at is not None and state.converted_at > tally.first_at
+            ),
             bounced=int(abandoned and key == last),
-            sentiment_micros=micros,
-            sentiment_count=count,
+            sentiment_micros=tally.sentiment_micros,
+            sentiment_count=tally.sentiment_count,
         )
-    return figures
+        for key, tally in state.tallies.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +108,7 @@ def funnel_facts(state: JourneyState, catalogue: StageCatalogue) -> FunnelFacts:
     return FunnelFacts(
         stage_rank=None if state.stage is None else catalogue.rank(state.stage),
         stage_seconds=seconds,
-        first_channel=state.steps[0].channel if state.steps else None,
-        last_type=state.steps[-1].type if state.steps else None,
-        last_channel=state.steps[-1].channel if state.steps else None,
+        first_channel=state.first_channel,
+        last_type=state.last_type,
+        last_channel=state.last_channel,
     )

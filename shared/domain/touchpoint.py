@@ -12,6 +12,14 @@ from typing import Any
 # journey are ordered by StageCatalogue.order_key, which puts stages between the two.
 SortKey = tuple[datetime, str]
 
+# Sentiment is summed in millionths, so that sums stay exact under add and subtract and
+# do not depend on the order they were added in.
+SENTIMENT_SCALE = 1_000_000
+
+
+def sentiment_micros(sentiment: float) -> int:
+    return round(sentiment * SENTIMENT_SCALE)
+
 
 @dataclass(frozen=True, slots=True)
 class Touchpoint:

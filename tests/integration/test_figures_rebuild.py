@@ -1,9 +1,9 @@
 """The incrementally kept journeys and figures equal a from-scratch recomputation.
 
 Whatever the order, duplication and batching of the events, the journey rows (with
-their funnel columns and outcomes), the touchpoint figures and the hotspots that the
-aggregator keeps live are exactly what `journeymap rebuild-maps` computes from the
-stored touchpoints.
+their funnel columns and outcomes), the journeys' stored steps, the touchpoint figures
+and the hotspots that the aggregator keeps live are exactly what `journeymap
+rebuild-maps` computes from the stored touchpoints.
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ async def snapshot(engine: AsyncEngine) -> dict[str, Any]:
             "last_event_at, abandoned_at, first_channel, last_type, last_channel, state::text "
             "FROM journeys ORDER BY 1, 2, 3"
         )
+        steps = await conn.fetch("SELECT * FROM journey_steps ORDER BY 1, 2, 3, 4")
         touch = await conn.fetch(
             "SELECT * FROM touch_stats WHERE (journeys, touches, converted_after, bounced, "
             "sentiment_micros, sentiment_count) <> (0, 0, 0, 0, 0, 0) ORDER BY 1, 2, 3, 4"
@@ -97,6 +98,7 @@ async def snapshot(engine: AsyncEngine) -> dict[str, Any]:
         )
     return {
         "journeys": [dict(r) for r in journeys],
+        "steps": [dict(r) for r in steps],
         "touch": [dict(r) for r in touch],
         "hotspots": [dict(r) for r in hotspots],
         "timeouts": [dict(r) for r in timeouts],
@@ -161,5 +163,6 @@ async def test_incremental_figures_equal_a_recomputation(
         await writer.stop()
         await engine.dispose()
     assert incremental["journeys"], "the generated events made no journeys"
-    for part in ("journeys", "touch", "hotspots", "timeouts"):
+    assert incremental["steps"], "the generated events placed no steps"
+    for part in ("journeys", "steps", "touch", "hotspots", "timeouts"):
         assert incremental[part] == recomputed[part], part

@@ -28,6 +28,10 @@ def unknown_customer(customer_id: str) -> HTTPException:
     )
 
 
+# Sentiment points and support contacts shown on the experience map, the latest ones;
+# the timeline pages through all of a customer's touchpoints.
+LATEST_MOMENTS = 200
+
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified since the ETag sent in If-None-Match"},
     **declared(404, why={404: "No touchpoint has been seen for this customer (or product)"}),
@@ -36,6 +40,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 def customers_router(ctx: ApiContext) -> APIRouter:
     router = APIRouter(prefix="/v1/customers", tags=["customers"])
+    support_types = ctx.settings.stage_model.catalogue().support_contact_types
     reader = Annotated[Principal, Depends(require_scope(ctx.keys, "read"))]
 
     async def versioned(request: Request, customer_id: str) -> tuple[str, Response | None]:
@@ -61,10 +66,14 @@ def customers_router(ctx: ApiContext) -> APIRouter:
             conn = await driver_connection(sa_conn)
             state = await queries.experience(conn, customer_id)
             journeys = await queries.journeys(conn, customer_id)
+            sentiment = await queries.latest_with_sentiment(conn, customer_id, LATEST_MOMENTS)
+            contacts = await queries.latest_of_types(
+                conn, customer_id, support_types, LATEST_MOMENTS
+            )
         if state is None:
             raise unknown_customer(customer_id)
         summaries = [presenters.journey_summary(j.state, abandoned=j.abandoned) for j in journeys]
-        body = presenters.experience_map(state, summaries)
+        body = presenters.experience_map(state, summaries, sentiment=sentiment, contacts=contacts)
         return tagged(body.model_dump(mode="json"), etag)
 
     @router.get(
@@ -114,13 +123,25 @@ def customers_router(ctx: ApiContext) -> APIRouter:
         instance: Annotated[
             int | None, Query(ge=0, le=INT_MAX, description="Which journey")
         ] = None,
+        cursor: Annotated[
+            str | None, Query(description="A page after the first: the map's next_cursor")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=1000, description="Touchpoints per page")] = 200,
     ) -> Response:
         etag, unchanged = await versioned(request, customer_id)
         if unchanged:
             return unchanged
+        after = 0
+        if cursor is not None:
+            # The cursor names its instance, so a page never continues a newer journey.
+            instance, after = decode_cursor(cursor, cursor_int, cursor_int)
         async with ctx.engine.connect() as sa_conn:
-            found = await queries.journey(
-                await driver_connection(sa_conn), customer_id, product_id, instance
+            conn = await driver_connection(sa_conn)
+            found = await queries.journey(conn, customer_id, product_id, instance)
+            steps = (
+                []
+                if found is None
+                else await queries.steps(conn, found.state, after=after, limit=limit + 1)
             )
         if found is None:
             which = "" if instance is None else f" instance {instance}"
@@ -128,7 +149,9 @@ def customers_router(ctx: ApiContext) -> APIRouter:
                 status.HTTP_404_NOT_FOUND,
                 f"customer {customer_id!r} has no journey{which} for product {product_id!r}",
             )
-        body = presenters.journey_map(found.state, abandoned=found.abandoned)
+        body = presenters.journey_map(
+            found.state, steps[:limit], abandoned=found.abandoned, more=len(steps) > limit
+        )
         return tagged(body.model_dump(mode="json"), etag)
 
     @router.get(

@@ -82,13 +82,16 @@ def journeys(
 ) -> dict[tuple[str, str], list[JourneyState]]:
     """The journeys as the maps hold them after the batch (they are exact in any order)."""
     return {
-        (customer, product): build_instances(
-            customer,
-            product,
-            [t for t in stored if (t.customer_id, t.product_id) == (customer, product)],
-            DEFAULT_CATALOGUE,
-            INACTIVITY,
-        )
+        (customer, product): [
+            path.state
+            for path in build_instances(
+                customer,
+                product,
+                [t for t in stored if (t.customer_id, t.product_id) == (customer, product)],
+                DEFAULT_CATALOGUE,
+                INACTIVITY,
+            )
+        ]
         for customer, product in keys
     }
 

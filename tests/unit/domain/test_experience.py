@@ -41,14 +41,14 @@ def test_experience_summarises_every_touchpoint() -> None:
     assert state.touchpoint_count == 9
     assert state.channels == {"ads": 1, "web": 3, "email": 3, "phone": 1, "chat": 1}
     assert state.products == {"bike": 3, "helmet": 2}
-    assert [p.value for p in state.sentiment] == [-0.5, 0.25]
+    assert (state.sentiment_micros, state.sentiment_count) == (-250_000, 2)
     assert state.average_sentiment == pytest.approx(-0.125)
     assert state.nps is not None
     assert state.nps.value == 4
     assert state.nps_category is NpsCategory.DETRACTOR
     assert state.nps_responses == 2
     assert state.average_csat == 3.5
-    assert [c.type for c in state.support_contacts] == ["call", "chat_started"]
+    assert state.support_contacts == 2
     assert state.error_touchpoints == 1
     assert str(state.revenue) == "499.99"
     assert state.first_seen == touchpoints[0].occurred_at

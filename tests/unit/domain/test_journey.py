@@ -117,16 +117,18 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_stage_rules(case: Case) -> None:
-    state = journey.build("c1", "p1", case.touchpoints, DEFAULT_CATALOGUE)
+    path = journey.walk("c1", "p1", case.touchpoints, DEFAULT_CATALOGUE)
+    state = path.state
 
     assert state.stage == case.stage
     assert [t.to_stage for t in state.transitions] == case.path
     assert state.converted is case.converted
     assert state.revisits == case.revisits
-    assert sum(step.revisit for step in state.steps) == case.revisits
-    assert len(state.steps) == len(case.touchpoints)
+    assert sum(step.revisit for step in path.steps) == case.revisits
+    assert [step.position for step in path.steps] == list(range(len(case.touchpoints)))
+    assert state.touchpoint_count == len(case.touchpoints)
     if case.types is not None:
-        assert [step.type for step in state.steps] == case.types
+        assert [step.type for step in path.steps] == case.types
 
 
 def test_time_in_stage_counts_until_the_last_touchpoint() -> None:
@@ -140,18 +142,32 @@ def test_time_in_stage_counts_until_the_last_touchpoint() -> None:
     assert journey.time_in_stage(state) == {"awareness": 600.0, "consideration": 900.0}
 
 
-def test_touchpoints_are_grouped_by_the_stage_they_happened_in() -> None:
-    state = journey.build(
+def test_touchpoints_are_placed_in_the_stage_they_happened_in() -> None:
+    path = journey.walk(
         "c1",
         "p1",
         [touch("form_error", 0), touch("ad_click", 1), touch("product_view", 2)],
         DEFAULT_CATALOGUE,
     )
-    grouped = journey.steps_by_stage(state)
 
-    assert [s.type for s in grouped[None]] == ["form_error"]
-    assert [s.type for s in grouped["awareness"]] == ["ad_click"]
-    assert [s.type for s in grouped["consideration"]] == ["product_view"]
+    assert [(s.stage, s.type) for s in path.steps] == [
+        (None, "form_error"),
+        ("awareness", "ad_click"),
+        ("consideration", "product_view"),
+    ]
+    assert path.state.stage_touchpoints == {"": 1, "awareness": 1, "consideration": 1}
+
+
+def test_the_state_keeps_one_tally_per_type_and_channel_however_long_the_journey() -> None:
+    views = [touch("product_view", minute, sentiment=0.5) for minute in range(1, 501)]
+
+    state = journey.build("c1", "p1", [touch("ad_click", 0), *views], DEFAULT_CATALOGUE)
+
+    assert state.touchpoint_count == 501
+    assert set(state.tallies) == {("ad_click", "web"), ("product_view", "web")}
+    tally = state.tallies[("product_view", "web")]
+    assert (tally.touches, tally.sentiment_micros, tally.sentiment_count) == (500, 250_000_000, 500)
+    assert (state.first_channel, state.last_type) == ("web", "product_view")
 
 
 def test_revenue_adds_up_exactly() -> None:
@@ -168,9 +184,10 @@ def test_revenue_adds_up_exactly() -> None:
 def test_duplicates_count_once() -> None:
     click = touch("ad_click", 0)
 
-    state = journey.build("c1", "p1", [click, click, click], DEFAULT_CATALOGUE)
+    path = journey.walk("c1", "p1", [click, click, click], DEFAULT_CATALOGUE)
 
-    assert len(state.steps) == 1
+    assert len(path.steps) == 1
+    assert path.state.touchpoint_count == 1
 
 
 @pytest.mark.parametrize(

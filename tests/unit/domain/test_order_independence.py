@@ -13,7 +13,7 @@ from shared.db.state_json import experience_to_json, journey_to_json
 from shared.domain import experience, journey
 from shared.domain.experience import ExperienceState
 from shared.domain.instances import build_instances
-from shared.domain.journey import JourneyState
+from shared.domain.journey import JourneyState, JourneyStep
 from shared.domain.stages import DEFAULT_CATALOGUE
 from shared.domain.touchpoint import Touchpoint
 from tests.support.touchpoints import T0
@@ -92,11 +92,13 @@ def test_any_order_with_duplicates_gives_the_same_maps(
 def test_batches_folded_incrementally_equal_one_build(
     case: tuple[list[Touchpoint], list[Touchpoint], list[Touchpoint]], data: st.DataObject
 ) -> None:
-    """What the aggregator does (fold per batch, rebuild late journeys) equals a build."""
+    """What the aggregator does (fold per batch, appending steps; rebuild late journeys)
+    equals a build: the summaries and the stored steps alike."""
     events, shuffled, _ = case
     cuts = sorted(data.draw(st.lists(st.integers(0, len(shuffled)), max_size=5)))
     batches = [shuffled[a:b] for a, b in zip([0, *cuts], [*cuts, len(shuffled)], strict=True)]
     instances: dict[tuple[str, str, int], JourneyState] = {}
+    steps: dict[tuple[str, str, int], list[JourneyStep]] = {}
     experiences: dict[str, ExperienceState] = {}
     seen: list[Touchpoint] = []
     for batch in batches:
@@ -104,12 +106,15 @@ def test_batches_folded_incrementally_equal_one_build(
         latest = {(c, p): s for (c, p, i), s in sorted(instances.items())}
         update = fold(batch, latest, experiences, DEFAULT_CATALOGUE, WINDOW)
         instances.update(update.journeys)
+        for key, placed in update.steps.items():
+            steps.setdefault(key, []).extend(placed)
         for customer, product in update.journeys_to_rebuild:
             stored = [e for e in seen if e.product_id == product]
             for key in [k for k in instances if k[:2] == (customer, product)]:
-                del instances[key]
-            for state in build_instances(customer, product, stored, DEFAULT_CATALOGUE, WINDOW):
-                instances[(customer, product, state.instance)] = state
+                del instances[key], steps[key]
+            for path in build_instances(customer, product, stored, DEFAULT_CATALOGUE, WINDOW):
+                key = (customer, product, path.state.instance)
+                instances[key], steps[key] = path.state, path.steps
         experiences.update(update.experiences)
 
     for product in ("p1", "p2"):
@@ -118,7 +123,12 @@ def test_batches_folded_incrementally_equal_one_build(
             WINDOW,
         )  # fmt: skip
         found = [s for (c, p, i), s in sorted(instances.items()) if p == product]
-        assert [journey_to_json(s) for s in found] == [journey_to_json(s) for s in expected]
+        assert [journey_to_json(s) for s in found] == [
+            journey_to_json(path.state) for path in expected
+        ]
+        assert [v for (c, p, i), v in sorted(steps.items()) if p == product] == [
+            path.steps for path in expected
+        ]
     if events:
         assert experience_to_json(experiences["c1"]) == experience_to_json(
             experience.build("c1", events, DEFAULT_CATALOGUE)
