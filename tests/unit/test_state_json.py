@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from shared.db.state_json import (
-    Json,
     experience_from_json,
     experience_to_json,
     journey_from_json,
@@ -10,6 +9,7 @@ from shared.db.state_json import (
 from shared.domain import experience, journey
 from shared.domain.stages import DEFAULT_CATALOGUE
 from tests.support.events import as_stored
+from tests.support.legacy import legacy_experience_doc, legacy_journey_doc
 from tests.support.touchpoints import touch
 
 TOUCHPOINTS = [
@@ -40,19 +40,6 @@ def test_times_are_stored_as_iso_8601() -> None:
     assert doc["tallies"][1][2] == TOUCHPOINTS[1].occurred_at.isoformat()
 
 
-def legacy_journey_doc(path: journey.JourneyPath) -> Json:
-    """The document as written before issue 16: the summary fields absent, every step in."""
-    doc = journey_to_json(path.state)
-    for summary in ("touchpoint_count", "first_at", "first_channel", "last_type",
-                    "last_channel", "tallies", "stage_touchpoints"):  # fmt: skip
-        del doc[summary]
-    doc["steps"] = [
-        [s.event_id, s.type, s.channel, s.occurred_at, s.stage, s.revisit, s.sentiment]
-        for s in path.steps
-    ]
-    return as_stored(doc)
-
-
 def test_a_journey_written_with_all_its_steps_reads_as_the_same_summary() -> None:
     path = journey.walk("c1", "p1", TOUCHPOINTS, DEFAULT_CATALOGUE)
 
@@ -61,19 +48,6 @@ def test_a_journey_written_with_all_its_steps_reads_as_the_same_summary() -> Non
 
 def test_an_experience_written_with_its_lists_reads_as_the_same_summary() -> None:
     state = experience.build("c1", TOUCHPOINTS, DEFAULT_CATALOGUE)
-    doc = experience_to_json(state)
-    for summary in ("sentiment_micros", "sentiment_count", "support_contacts"):
-        del doc[summary]
-    # Moments were [occurred_at, event_id, type, channel, product_id, value].
-    doc["sentiment"] = [
-        [t.occurred_at, t.event_id, t.type, t.channel, t.product_id, t.sentiment]
-        for t in TOUCHPOINTS
-        if t.sentiment is not None
-    ]
-    doc["support_contacts"] = [
-        [t.occurred_at, t.event_id, t.type, t.channel, t.product_id, None]
-        for t in TOUCHPOINTS
-        if DEFAULT_CATALOGUE.is_support_contact(t.type)
-    ]
+    doc = legacy_experience_doc(state, TOUCHPOINTS, DEFAULT_CATALOGUE)
 
-    assert experience_from_json(as_stored(doc)) == state
+    assert experience_from_json(doc) == state
