@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from services.aggregator import friction_store
-from services.aggregator.friction_store import EvidenceRange
 from shared.config import NotifierSettings
 from shared.db import alert_store
 from shared.domain.alerts import AlertBook, Change, Raise, Signal
 from shared.domain.friction import config as rule_names
 from shared.domain.friction.config import FrictionRules
 from shared.domain.friction.engine import FrictionEngine
+from shared.domain.friction.evidence import EvidenceKey, EvidenceRange, evidence_needs
 from shared.domain.friction.rules import closed_stalls
 from shared.domain.friction.systemic import firings, systemic_signals
 from shared.domain.journey import JourneyState
@@ -100,7 +100,7 @@ class FrictionStep:
         )
         await friction_store.load_customers(conn, engine, customers)
         await friction_store.load_evidence(
-            conn, engine, self._evidence_ranges(engine, [t for _, t, new in stream if new])
+            conn, engine, self._evidence_needs(engine, [t for _, t, new in stream if new])
         )
         signals = engine.run(stream)
         late = {key: journeys[key] for key in engine.late_journeys if key in journeys}
@@ -117,7 +117,7 @@ class FrictionStep:
         await friction_store.load_timers(
             conn, engine, partitions=sorted(watermarks), due_by=max(watermarks.values())
         )
-        await friction_store.load_evidence(conn, engine, self._evidence_ranges(engine, []))
+        await friction_store.load_evidence(conn, engine, self._evidence_needs(engine, []))
         signals: list[Signal] = []
         for partition, watermark in sorted(watermarks.items()):
             signals += engine.advance(partition, watermark)
@@ -125,32 +125,10 @@ class FrictionStep:
         await friction_store.save(conn, engine)
         return FrictionOutcome(dict(engine.watermarks), triggered)
 
-    def _evidence_ranges(
+    def _evidence_needs(
         self, engine: FrictionEngine, new: Sequence[Touchpoint]
-    ) -> dict[str, EvidenceRange]:
-        """What the rules may read of each customer's stored events: a window either
-        side of the new ones, and any purchase after a checkout whose timer is loaded."""
-        rules = self._rules
-        reach = max(rules.support_window, rules.error_window, rules.checkout_abandon_after)
-        ranges: dict[str, EvidenceRange] = {}
-
-        def widen(customer: str, low: datetime, high: datetime | None) -> None:
-            known = ranges.get(customer)
-            if known is not None:
-                low = min(low, known.low)
-                high = None if high is None or known.high is None else max(high, known.high)
-            ranges[customer] = EvidenceRange(low, high)
-
-        for touchpoint in new:
-            widen(
-                touchpoint.customer_id,
-                touchpoint.occurred_at - reach,
-                touchpoint.occurred_at + reach,
-            )
-        for timer in engine.timers.pending.values():
-            if timer.rule == rule_names.CHECKOUT_ABANDONED:
-                widen(timer.customer_id, timer.due_at - rules.checkout_abandon_after, None)
-        return ranges
+    ) -> dict[EvidenceKey, EvidenceRange]:
+        return evidence_needs(new, engine.timers.pending.values(), self._rules, self._catalogue)
 
     async def _settle(
         self,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -14,6 +13,7 @@ from shared.db.state_json import friction_from_json, friction_to_json
 from shared.db.touchpoint_rows import TOUCHPOINT_COLUMNS, touchpoint_from_row
 from shared.domain.friction.config import SYSTEMIC_FRICTION
 from shared.domain.friction.engine import FrictionEngine
+from shared.domain.friction.evidence import EvidenceKey, EvidenceRange
 from shared.domain.friction.systemic import (
     Firing,
     FiringCount,
@@ -85,33 +85,24 @@ async def has_active_systemic(conn: asyncpg.Connection) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class EvidenceRange:
-    low: datetime
-    high: datetime | None  # None: no end
-
-
 async def load_evidence(
-    conn: asyncpg.Connection, engine: FrictionEngine, ranges: Mapping[str, EvidenceRange]
+    conn: asyncpg.Connection,
+    engine: FrictionEngine,
+    needs: Mapping[EvidenceKey, EvidenceRange],
 ) -> None:
-    """The stored events the rules count or that clear them, in each customer's range."""
-    if not ranges:
+    """The stored events the rules count or that clear them: per customer and type, in
+    the range of event time the rules need."""
+    if not needs:
         return
-    catalogue, rules = engine.catalogue, engine.rules
-    types = (
-        catalogue.error_types
-        | catalogue.support_contact_types
-        | {rules.checkout_type, catalogue.conversion_type}
-    )
     rows = await conn.fetch(
-        f"SELECT {TOUCHPOINT_COLUMNS} FROM touchpoints JOIN unnest($1::text[], "
-        "$2::timestamptz[], $3::timestamptz[]) AS r(who, low, high) ON customer_id = r.who "
-        "AND occurred_at >= r.low AND (r.high IS NULL OR occurred_at <= r.high) "
-        "WHERE type = ANY($4::text[])",
-        list(ranges),
-        [r.low for r in ranges.values()],
-        [r.high for r in ranges.values()],
-        sorted(types),
+        f"SELECT {TOUCHPOINT_COLUMNS} FROM touchpoints JOIN unnest($1::text[], $2::text[], "
+        "$3::timestamptz[], $4::timestamptz[]) AS r(who, kind, low, high) "
+        "ON customer_id = r.who AND type = r.kind AND occurred_at >= r.low "
+        "AND (r.high IS NULL OR occurred_at <= r.high)",
+        [customer for customer, _ in needs],
+        [event_type for _, event_type in needs],
+        [r.low for r in needs.values()],
+        [r.high for r in needs.values()],
     )
     engine.evidence.add(touchpoint_from_row(row) for row in rows)
 
