@@ -195,6 +195,8 @@ class Settings(BaseSettings):
     aggregator_batch_max: int = Field(default=5000, ge=1)
     # How long an idle aggregator waits for new events before polling again.
     aggregator_idle_seconds: float = Field(default=0.05, gt=0)
+    # Customers whose map states stay in memory between batches (0: none). A few KB each.
+    aggregator_hot_customers: int = Field(default=10_000, ge=0)
 
     # The stage catalogue (`[stage_model]` in the configuration file).
     stage_model: StageModel = Field(default_factory=StageModel)

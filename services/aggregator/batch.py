@@ -76,6 +76,15 @@ class BatchProcessor:
         await self._dead_letters.stop()
 
     async def process(self, batch: LogBatch, decoded: Decoded, now: datetime) -> BatchOutcome:
+        try:
+            outcome = await self._process(batch, decoded, now)
+        except BaseException:
+            self._maps.rolled_back()
+            raise
+        self._maps.committed()
+        return outcome
+
+    async def _process(self, batch: LogBatch, decoded: Decoded, now: datetime) -> BatchOutcome:
         async with self._engine.begin() as sa_conn:
             conn = await driver_connection(sa_conn)
             # Order of I/O, all in this one transaction:
@@ -157,6 +166,16 @@ class BatchProcessor:
             systemic = await friction_store.has_active_systemic(conn)
         if all(d is None or d > now - lateness for d in due) and not systemic:
             return []
+        try:
+            triggered = await self._fire(positions, now)
+        except BaseException:
+            self._maps.rolled_back()
+            raise
+        self._maps.committed()
+        return triggered
+
+    async def _fire(self, positions: Mapping[int, int], now: datetime) -> list[Triggered]:
+        lateness = self._friction.allowed_lateness
         async with self._engine.begin() as sa_conn:
             stored = await stored_watermarks(
                 sa_conn, self._group_id, self._topic, positions, lock=True

@@ -10,6 +10,7 @@ from services.aggregator.consumer import Aggregator
 from services.aggregator.dead_letters import DeadLetterSink, KafkaDeadLetters, TableDeadLetters
 from services.aggregator.dispatcher import Dispatcher
 from services.aggregator.friction_step import FrictionStep
+from services.aggregator.hot_state import HotStates
 from services.aggregator.maps_step import MapsStep
 from services.aggregator.notifiers.registry import build_notifiers
 from services.aggregator.runner import AggregatorRunner, FatalHandler
@@ -61,7 +62,11 @@ def build_processor(
     )
     return BatchProcessor(
         engine,
-        MapsStep(catalogue, settings.inactivity_window),
+        MapsStep(
+            catalogue,
+            settings.inactivity_window,
+            HotStates(settings.aggregator_hot_customers),
+        ),
         friction,
         dead_letters,
         negative_sentiment_max=settings.rules.negative_sentiment_max,

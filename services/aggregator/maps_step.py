@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from services.aggregator import stats_store, store, timeouts
+from services.aggregator.hot_state import HotStates, StoredExperience
 from services.aggregator.maps import InstanceKey, JourneyKey, fold, journey_keys
 from services.aggregator.stats_store import ProductTouchKey
 from services.aggregator.store import JourneyRow, StoredJourney
@@ -51,9 +52,31 @@ class MapsOutcome:
 
 
 class MapsStep:
-    def __init__(self, catalogue: StageCatalogue, window: timedelta) -> None:
+    def __init__(
+        self, catalogue: StageCatalogue, window: timedelta, hot: HotStates | None = None
+    ) -> None:
         self._catalogue = catalogue
         self._window = window
+        self._hot = hot if hot is not None else HotStates(0)
+        # What the transaction in progress saved, for the cache once it commits.
+        self._saved_journeys: list[StoredJourney] = []
+        self._saved_experiences: list[StoredExperience] = []
+        self._rewritten: set[str] = set()
+
+    def committed(self) -> None:
+        """The transaction committed: keep what it saved for the next batches."""
+        self._hot.forget(self._rewritten)
+        self._hot.keep(self._saved_journeys, self._saved_experiences)
+        self._forget_pending()
+
+    def rolled_back(self) -> None:
+        """The transaction failed: states may have been folded in place; read again."""
+        self._hot.forget_all()
+        self._forget_pending()
+
+    def _forget_pending(self) -> None:
+        self._saved_journeys, self._saved_experiences = [], []
+        self._rewritten = set()
 
     async def on_batch(
         self,
@@ -67,10 +90,14 @@ class MapsStep:
         """Fold new touchpoints into the maps; rebuild late journeys, and every journey of
         customers who absorbed an anonymous history (`retired` ids are merged away)."""
         folding = [t for t in new if t.customer_id not in rebuild]
-        latest = await store.load_latest_journeys(conn, journey_keys(folding))
-        experiences, experience_read = await store.load_experiences(
-            conn, {t.customer_id for t in folding}
-        )
+        keys = journey_keys(folding)
+        latest = self._hot.journeys(keys)
+        latest.update(await store.load_latest_journeys(conn, keys - latest.keys()))
+        customers = {t.customer_id for t in folding}
+        hot = self._hot.experiences(customers)
+        experiences, experience_read = await store.load_experiences(conn, customers - hot.keys())
+        experiences.update({customer: held.state for customer, held in hot.items()})
+        experience_read.update({customer: held.version for customer, held in hot.items()})
         changes = _Changes(read={_key(s.state): s for s in latest.values()})
         # The figures need the journeys as read, before folding changes them in place.
         before = {key: self._figures(s.state, s.abandoned_at) for key, s in changes.read.items()}
@@ -118,13 +145,19 @@ class MapsStep:
             [(key[1], contribution) for key, contribution in after.items()],
         )
         await store.delete_journeys(conn, changes.deleted)
+        self._rewritten |= rebuild | retired | {key[0] for key in rebuilt_keys}
         # Rebuilt journeys' steps are written again whole.
         await store.delete_steps(conn, keys=rebuilt_keys, customers=rebuild | retired)
         await store.append_steps(conn, changes.steps)
-        await store.save_journeys(
+        await self._save_journeys(
             conn, rows, {key: stored.version for key, stored in changes.read.items()}
         )
-        await store.save_experiences(conn, list(update.experiences.values()), experience_read)
+        saved = list(update.experiences.values())
+        await store.save_experiences(conn, saved, experience_read)
+        self._saved_experiences += [
+            StoredExperience(state, experience_read.get(state.customer_id, 0) + 1)
+            for state in saved
+        ]
         await stats_store.add_touch_figures(conn, figures)
         await self._rearm(conn, rows, changes.deleted, partition_of)
         return MapsOutcome(
@@ -159,9 +192,18 @@ class MapsStep:
                 )
             )
         after = [(row.state.product_id, self._figures(row.state, row.abandoned_at)) for row in rows]
-        await store.save_journeys(conn, rows, read)
+        await self._save_journeys(conn, rows, read)
         await stats_store.add_touch_figures(conn, _delta(before, after))
         return {row.state.product_id for row in rows}
+
+    async def _save_journeys(
+        self, conn: asyncpg.Connection, rows: list[JourneyRow], read: Mapping[InstanceKey, int]
+    ) -> None:
+        await store.save_journeys(conn, rows, read)
+        self._saved_journeys += [
+            StoredJourney(row.state, read.get(_key(row.state), 0) + 1, row.abandoned_at)
+            for row in rows
+        ]
 
     def _still_due(self, journey: StoredJourney, due_at: datetime) -> bool:
         state = journey.state
