@@ -10,7 +10,16 @@ from pathlib import Path
 import click
 import psutil
 
-from bench import aggregator, dashboards, history, ingest, journey_query, kafka, latency
+from bench import (
+    aggregator,
+    dashboards,
+    history,
+    ingest,
+    journey_query,
+    kafka,
+    latency,
+    realistic,
+)
 from bench.report import Row, table, write_json
 
 BENCHMARKS: dict[str, Callable[[float], list[Row]]] = {
@@ -18,6 +27,7 @@ BENCHMARKS: dict[str, Callable[[float], list[Row]]] = {
     "aggregator": aggregator.run,
     "history": history.run,
     "journey-query": journey_query.run,
+    "realistic": realistic.run,
     "latency": latency.run,
     "kafka": kafka.run,
     "dashboards": dashboards.run,
