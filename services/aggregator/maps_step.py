@@ -19,11 +19,17 @@ from services.aggregator.hot_state import HotStates, StoredExperience
 from services.aggregator.maps import InstanceKey, JourneyKey, fold, journey_keys
 from services.aggregator.stats_store import ProductTouchKey
 from services.aggregator.store import JourneyRow, StoredJourney
-from shared.domain import experience
+from shared.domain import experience, journey
 from shared.domain.experience import ExperienceState
 from shared.domain.instances import build_instances
 from shared.domain.journey import JourneyState, JourneyStep
-from shared.domain.journey_stats import TouchFigures, TouchKey, funnel_facts, touch_figures
+from shared.domain.journey_stats import (
+    Contribution,
+    TouchFigures,
+    TouchKey,
+    figures_change,
+    funnel_facts,
+)
 from shared.domain.stages import StageCatalogue
 from shared.domain.touchpoint import Touchpoint
 
@@ -40,6 +46,7 @@ class _Changes:
     steps: dict[InstanceKey, list[JourneyStep]] = field(default_factory=dict)
     over: set[InstanceKey] = field(default_factory=set)  # a later instance followed it
     deleted: set[InstanceKey] = field(default_factory=set)
+    rebuilt: set[InstanceKey] = field(default_factory=set)  # built from all their touchpoints
     read: dict[InstanceKey, StoredJourney] = field(default_factory=dict)
 
 
@@ -99,8 +106,11 @@ class MapsStep:
         experiences.update({customer: held.state for customer, held in hot.items()})
         experience_read.update({customer: held.version for customer, held in hot.items()})
         changes = _Changes(read={_key(s.state): s for s in latest.values()})
-        # The figures need the journeys as read, before folding changes them in place.
-        before = {key: self._figures(s.state, s.abandoned_at) for key, s in changes.read.items()}
+        # The figures need the journeys as read: folding changes them in place.
+        before = {
+            key: Contribution(journey.snapshot(s.state), s.abandoned_at is not None)
+            for key, s in changes.read.items()
+        }
         update = fold(
             folding,
             {key: s.state for key, s in latest.items()},
@@ -118,7 +128,7 @@ class MapsStep:
             )
             for key, stored in old.items():
                 changes.read.setdefault(key, stored)
-                before.setdefault(key, self._figures(stored.state, stored.abandoned_at))
+                before.setdefault(key, Contribution(stored.state, stored.abandoned_at is not None))
             # Customers rebuilt whole: their touchpoints are read once, for both maps.
             customer_histories = await store.customer_touchpoints(conn, rebuild)
             histories = await store.journey_touchpoints(conn, rebuilt_keys)
@@ -130,6 +140,7 @@ class MapsStep:
                 for path in paths:
                     changes.states[_key(path.state)] = path.state
                     changes.steps[_key(path.state)] = path.steps
+                    changes.rebuilt.add(_key(path.state))
                 changes.over |= {_key(path.state) for path in paths[:-1]}
             changes.deleted = {key for key in old if key not in changes.states}
             experiences_read = await self._rebuild_experiences(
@@ -138,12 +149,13 @@ class MapsStep:
             experience_read.update(experiences_read)
 
         rows = [self._row(state, key in changes.over) for key, state in changes.states.items()]
-        after = {_key(row.state): self._figures(row.state, row.abandoned_at) for row in rows}
-        touched = changes.states.keys() | changes.deleted
-        figures = _delta(
-            [(key[1], before[key]) for key in touched if key in before],
-            [(key[1], contribution) for key, contribution in after.items()],
-        )
+        after = {
+            _key(row.state): Contribution(row.state, row.abandoned_at is not None) for row in rows
+        }
+        figures: dict[ProductTouchKey, TouchFigures] = {}
+        for key in changes.states.keys() | changes.deleted:
+            appended = None if key in changes.rebuilt else changes.steps.get(key)
+            _add(figures, key[1], figures_change(before.get(key), after.get(key), appended))
         await store.delete_journeys(conn, changes.deleted)
         self._rewritten |= rebuild | retired | {key[0] for key in rebuilt_keys}
         # Rebuilt journeys' steps are written again whole.
@@ -158,7 +170,7 @@ class MapsStep:
             StoredExperience(state, experience_read.get(state.customer_id, 0) + 1)
             for state in saved
         ]
-        await stats_store.add_touch_figures(conn, figures)
+        await stats_store.add_touch_figures(conn, _nonzero(figures))
         await self._rearm(conn, rows, changes.deleted, partition_of)
         return MapsOutcome(
             rebuilt_journeys=len(rebuilt_keys),
@@ -178,22 +190,19 @@ class MapsStep:
         )
         rows: list[JourneyRow] = []
         read: dict[InstanceKey, int] = {}
-        before: list[tuple[str, dict[TouchKey, TouchFigures]]] = []
+        figures: dict[ProductTouchKey, TouchFigures] = {}
         for timeout in due:
             key = (timeout.customer_id, timeout.product_id, timeout.instance)
-            journey = stored.get(key)
-            if journey is None or not self._still_due(journey, timeout.due_at):
+            stored_journey = stored.get(key)
+            if stored_journey is None or not self._still_due(stored_journey, timeout.due_at):
                 continue
-            read[key] = journey.version
-            before.append((timeout.product_id, self._figures(journey.state, None)))
-            rows.append(
-                JourneyRow(
-                    journey.state, timeout.due_at, funnel_facts(journey.state, self._catalogue)
-                )
-            )
-        after = [(row.state.product_id, self._figures(row.state, row.abandoned_at)) for row in rows]
+            state = stored_journey.state
+            read[key] = stored_journey.version
+            change = figures_change(Contribution(state, False), Contribution(state, True))
+            _add(figures, timeout.product_id, change)
+            rows.append(JourneyRow(state, timeout.due_at, funnel_facts(state, self._catalogue)))
         await self._save_journeys(conn, rows, read)
-        await stats_store.add_touch_figures(conn, _delta(before, after))
+        await stats_store.add_touch_figures(conn, _nonzero(figures))
         return {row.state.product_id for row in rows}
 
     async def _save_journeys(
@@ -219,11 +228,6 @@ class MapsStep:
         if over and not state.converted and state.last_event_at is not None:
             abandoned_at = state.last_event_at + self._window
         return JourneyRow(state, abandoned_at, funnel_facts(state, self._catalogue))
-
-    def _figures(
-        self, state: JourneyState, abandoned_at: datetime | None
-    ) -> dict[TouchKey, TouchFigures]:
-        return touch_figures(state, abandoned=abandoned_at is not None)
 
     async def _rebuild_experiences(
         self,
@@ -290,18 +294,15 @@ def _key(state: JourneyState) -> InstanceKey:
     return (state.customer_id, state.product_id, state.instance)
 
 
-def _delta(
-    before: Iterable[tuple[str, dict[TouchKey, TouchFigures]]],
-    after: Iterable[tuple[str, dict[TouchKey, TouchFigures]]],
+def _add(
+    into: dict[ProductTouchKey, TouchFigures], product: str, change: Mapping[TouchKey, TouchFigures]
+) -> None:
+    for (day, event_type, channel), figures in change.items():
+        target = (product, day, event_type, channel)
+        into[target] = into.get(target, TouchFigures()) + figures
+
+
+def _nonzero(
+    figures: Mapping[ProductTouchKey, TouchFigures],
 ) -> dict[ProductTouchKey, TouchFigures]:
-    """What to add to the stored figures when journeys went from `before` to `after`
-    (each contribution given with its product)."""
-    change: dict[ProductTouchKey, TouchFigures] = {}
-    for sign, contributions in ((-1, before), (1, after)):
-        for product, contribution in contributions:
-            for (day, event_type, channel), figures in contribution.items():
-                target = (product, day, event_type, channel)
-                change[target] = change.get(target, TouchFigures()) + (
-                    figures if sign > 0 else -figures
-                )
-    return {key: figures for key, figures in change.items() if not figures.empty}
+    return {key: value for key, value in figures.items() if not value.empty}

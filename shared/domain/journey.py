@@ -14,7 +14,7 @@ is. The steps themselves are stored apart, one row each, appended as they are pl
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -48,9 +48,11 @@ class JourneyStep:
     sentiment: float | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class TouchTally:
-    """A journey's touches of one type on one channel: what the product figures count."""
+    """A journey's touches of one type on one channel: what the product figures count.
+
+    Replaced, never changed, so a copy of the tallies keeps what they were."""
 
     first_at: datetime
     touches: int = 0
@@ -150,13 +152,29 @@ def record_step(state: JourneyState, step: JourneyStep) -> None:
         state.first_channel = step.channel
     state.touchpoint_count += 1
     state.last_type, state.last_channel = step.type, step.channel
-    tally = state.tallies.setdefault((step.type, step.channel), TouchTally(step.occurred_at))
-    tally.touches += 1
-    if step.sentiment is not None:
-        tally.sentiment_micros += sentiment_micros(step.sentiment)
-        tally.sentiment_count += 1
+    key = (step.type, step.channel)
+    tally = state.tallies.get(key) or TouchTally(step.occurred_at)
+    scored = step.sentiment is not None
+    micros = 0 if step.sentiment is None else sentiment_micros(step.sentiment)
+    state.tallies[key] = TouchTally(
+        tally.first_at,
+        tally.touches + 1,
+        tally.sentiment_micros + micros,
+        tally.sentiment_count + int(scored),
+    )
     stage = step.stage or ""
     state.stage_touchpoints[stage] = state.stage_touchpoints.get(stage, 0) + 1
+
+
+def snapshot(state: JourneyState) -> JourneyState:
+    """A copy that folding `state` further leaves as it is."""
+    return replace(
+        state,
+        transitions=list(state.transitions),
+        completed_stage_seconds=dict(state.completed_stage_seconds),
+        tallies=dict(state.tallies),
+        stage_touchpoints=dict(state.stage_touchpoints),
+    )
 
 
 def _enter(state: JourneyState, stage: str, at: datetime, event_id: str) -> None:

@@ -8,10 +8,11 @@ contributions over every journey.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from shared.domain.journey import JourneyState
+from shared.domain.journey import JourneyState, JourneyStep, TallyKey
 from shared.domain.stages import StageCatalogue
 
 TouchKey = tuple[date, str, str]  # cohort day (the journey's start, UTC), type, channel
@@ -61,12 +62,19 @@ def cohort_day(state: JourneyState) -> date | None:
     return None if started is None else utc_day(started)
 
 
-def touch_figures(state: JourneyState, *, abandoned: bool) -> dict[TouchKey, TouchFigures]:
-    """The journey's contribution per touchpoint (type and channel)."""
+def touch_figures(
+    state: JourneyState, *, abandoned: bool, only: Collection[TallyKey] | None = None
+) -> dict[TouchKey, TouchFigures]:
+    """The journey's contribution per touchpoint (type and channel); `only` some of them."""
     day = cohort_day(state)
     if day is None:
         return {}
     last = (state.last_type, state.last_channel)
+    tallies = (
+        state.tallies.items()
+        if only is None
+        else [(key, state.tallies[key]) for key in only if key in state.tallies]
+    )
     return {
         (day, *key): TouchFigures(
             journeys=1,
@@ -78,8 +86,46 @@ def touch_figures(state: JourneyState, *, abandoned: bool) -> dict[TouchKey, Tou
             sentiment_micros=tally.sentiment_micros,
             sentiment_count=tally.sentiment_count,
         )
-        for key, tally in state.tallies.items()
+        for key, tally in tallies
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """A journey as the figures count it: its state, and whether it was abandoned."""
+
+    state: JourneyState
+    abandoned: bool
+
+
+def figures_change(
+    before: Contribution | None,
+    after: Contribution | None,
+    appended: Sequence[JourneyStep] | None = None,
+) -> dict[TouchKey, TouchFigures]:
+    """What to add to the figures when a journey went from `before` to `after` (None:
+    absent). `appended` are the steps `after` added to `before`, when that is all that
+    happened: then only their types' figures change, unless the journey's start day,
+    conversion or abandonment changed too. So an event costs the same however varied
+    the journey already is."""
+    only = None
+    if (
+        before is not None
+        and after is not None
+        and appended is not None
+        and not before.abandoned
+        and not after.abandoned
+        and before.state.converted_at == after.state.converted_at
+        and cohort_day(before.state) == cohort_day(after.state)
+    ):
+        only = {(step.type, step.channel) for step in appended}
+    change: dict[TouchKey, TouchFigures] = {}
+    for sign, side in ((-1, before), (1, after)):
+        if side is None:
+            continue
+        for key, figures in touch_figures(side.state, abandoned=side.abandoned, only=only).items():
+            change[key] = change.get(key, TouchFigures()) + (figures if sign > 0 else -figures)
+    return {key: figures for key, figures in change.items() if not figures.empty}
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 Journey and experience states become summaries of bounded size. A journey's steps
 move from its state document to the journey_steps table, one row per step; the
-experience map reads its sentiment curve and support timeline from the touchpoints.
+experience map reads its sentiment curve and support timeline from the touchpoints,
+and the friction rules their evidence, through indexes made for it.
 Documents written before keep their lists until the aggregator next saves them: the
 readers derive the summaries from them (shared/db/state_json.py).
 
@@ -48,6 +49,11 @@ def upgrade() -> None:
         "WHERE j.state ? 'steps'"
     )
     op.create_index(
+        "ix_touchpoints_customer_type_time",
+        "touchpoints",
+        ["customer_id", "type", "occurred_at"],
+    )
+    op.create_index(
         "ix_touchpoints_customer_sentiment",
         "touchpoints",
         ["customer_id", "occurred_at"],
@@ -57,4 +63,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_touchpoints_customer_sentiment", table_name="touchpoints")
+    op.drop_index("ix_touchpoints_customer_type_time", table_name="touchpoints")
     op.drop_table("journey_steps")
