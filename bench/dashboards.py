@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import httpx
@@ -19,8 +18,6 @@ from bench import harness
 from bench.population import as_touchpoint, events
 from bench.report import Row
 from services.aggregator import store
-from services.aggregator.rebuild import rebuild_maps
-from shared.config import Settings
 from shared.db.engine import create_engine, driver_connection
 from shared.domain.touchpoint import Touchpoint
 
@@ -45,16 +42,8 @@ async def _measure(url: str, scale: float) -> list[Row]:
         # The baseline and the rebuild (as `journeymap rebuild-maps` runs it) alike.
         with harness.collected_like_the_services():
             inserted, insert_seconds = await _seed(engine, customers, per_customer)
-            settings = Settings()
             start = time.perf_counter()
-            await rebuild_maps(
-                engine,
-                settings.stage_model.catalogue(),
-                window=settings.inactivity_window,
-                negative_sentiment_max=settings.rules.negative_sentiment_max,
-                group_id=settings.consumer_group,
-                event_time_floor=datetime.now(UTC) - timedelta(minutes=5),
-            )
+            await harness.rebuild_with_defaults(engine)
             rebuild_seconds = time.perf_counter() - start
         async with engine.connect() as sa_conn:
             conn = await driver_connection(sa_conn)

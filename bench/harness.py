@@ -12,10 +12,14 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.aggregator.rebuild import rebuild_maps
+from shared.config import Settings
 from shared.db.local_server import start_local_postgres, stop_local_postgres
 from shared.db.migrate import migrate
 from shared.gc_tuning import tune_for_batches
@@ -50,6 +54,19 @@ def collected_like_the_services() -> Iterator[None]:
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+
+
+async def rebuild_with_defaults(engine: AsyncEngine) -> None:
+    """`journeymap rebuild-maps` with the default settings, its clock five minutes on."""
+    settings = Settings()
+    await rebuild_maps(
+        engine,
+        settings.stage_model.catalogue(),
+        window=settings.inactivity_window,
+        negative_sentiment_max=settings.rules.negative_sentiment_max,
+        group_id=settings.consumer_group,
+        event_time_floor=datetime.now(UTC) - timedelta(minutes=5),
+    )
 
 
 def free_port() -> int:

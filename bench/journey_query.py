@@ -10,7 +10,6 @@ primary-key select of the journey row on the same database (issue 16: p99 < 20 m
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import httpx
@@ -19,8 +18,6 @@ from bench import harness
 from bench.population import as_touchpoint, events
 from bench.report import Row
 from services.aggregator import store
-from services.aggregator.rebuild import rebuild_maps
-from shared.config import Settings
 from shared.db.engine import create_engine, driver_connection
 
 TARGET_SECONDS = 0.020
@@ -47,15 +44,7 @@ async def _measure(url: str, scale: float) -> list[Row]:
             async with engine.begin() as sa_conn:
                 conn = await driver_connection(sa_conn)
                 await store.insert_touchpoints(conn, touchpoints[start : start + 5000])
-        settings = Settings()
-        await rebuild_maps(
-            engine,
-            settings.stage_model.catalogue(),
-            window=settings.inactivity_window,
-            negative_sentiment_max=settings.rules.negative_sentiment_max,
-            group_id=settings.consumer_group,
-            event_time_floor=datetime.now(UTC) - timedelta(minutes=5),
-        )
+        await harness.rebuild_with_defaults(engine)
         async with engine.connect() as sa_conn:
             conn = await driver_connection(sa_conn)
             await conn.execute("VACUUM ANALYZE")

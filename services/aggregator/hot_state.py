@@ -6,12 +6,18 @@ from here instead of being read and decoded again. The cache is bounded (least
 recently used customers leave first), so memory stays flat however many customers
 there are.
 
-Correctness does not rest on the cache. Entries hold what a committed batch saved,
-with the row's version, and every save still checks that version: if another writer
-changed a row (an anonymous visitor's events on another partition, a journey timeout),
-the save fails, the batch rolls back and is retried, and the cache is emptied so the
-retry reads the database. Batches fold states in place, so any failed batch empties
-the cache too.
+Entries hold what a committed batch saved, with the rows' versions, and every save
+still checks the version it read: if another writer changed a row (an anonymous
+visitor's events on another partition, a journey timeout), the save fails, the batch
+rolls back and is retried, and the cache is emptied so the retry reads the database.
+A save also fails if a row it read was deleted since. Batches fold states in place,
+so any failed batch empties the cache too.
+
+A journey row can be deleted and created again (a rebuild that merges instances), so
+its version alone could repeat. A customer's experience row is never deleted, and it
+is saved with its version checked in every batch that folds or rebuilds any of their
+journeys. So a journey held here is used only with its customer's experience held
+too: a change by another writer always shows in the experience's version.
 """
 
 from __future__ import annotations
@@ -44,14 +50,19 @@ class HotStates:
             LRUCache(customers) if customers > 0 else None
         )
 
+    @property
+    def enabled(self) -> bool:
+        return self._customers is not None
+
     def journeys(self, keys: Iterable[JourneyKey]) -> dict[JourneyKey, StoredJourney]:
-        """The latest instances of these journeys that are held here."""
+        """The latest instances of these journeys that are held here, with their
+        customers' experiences."""
         found: dict[JourneyKey, StoredJourney] = {}
         if self._customers is None:
             return found
         for customer, product in keys:
             held = self._customers.get(customer)
-            if held is not None and product in held.journeys:
+            if held is not None and held.experience is not None and product in held.journeys:
                 found[(customer, product)] = held.journeys[product]
         return found
 

@@ -158,18 +158,21 @@ class MapsStep:
             _add(figures, key[1], figures_change(before.get(key), after.get(key), appended))
         await store.delete_journeys(conn, changes.deleted)
         self._rewritten |= rebuild | retired | {key[0] for key in rebuilt_keys}
-        # Rebuilt journeys' steps are written again whole.
-        await store.delete_steps(conn, keys=rebuilt_keys, customers=rebuild | retired)
-        await store.append_steps(conn, changes.steps)
+        # The states first: their version check finds another writer of the customer
+        # before its steps could collide with ours.
         await self._save_journeys(
             conn, rows, {key: stored.version for key, stored in changes.read.items()}
         )
         saved = list(update.experiences.values())
         await store.save_experiences(conn, saved, experience_read)
-        self._saved_experiences += [
-            StoredExperience(state, experience_read.get(state.customer_id, 0) + 1)
-            for state in saved
-        ]
+        if self._hot.enabled:
+            self._saved_experiences += [
+                StoredExperience(state, experience_read.get(state.customer_id, 0) + 1)
+                for state in saved
+            ]
+        # Rebuilt journeys' steps are written again whole.
+        await store.delete_steps(conn, keys=rebuilt_keys, customers=rebuild | retired)
+        await store.append_steps(conn, changes.steps)
         await stats_store.add_touch_figures(conn, _nonzero(figures))
         await self._rearm(conn, rows, changes.deleted, partition_of)
         return MapsOutcome(
@@ -209,10 +212,11 @@ class MapsStep:
         self, conn: asyncpg.Connection, rows: list[JourneyRow], read: Mapping[InstanceKey, int]
     ) -> None:
         await store.save_journeys(conn, rows, read)
-        self._saved_journeys += [
-            StoredJourney(row.state, read.get(_key(row.state), 0) + 1, row.abandoned_at)
-            for row in rows
-        ]
+        if self._hot.enabled:
+            self._saved_journeys += [
+                StoredJourney(row.state, read.get(_key(row.state), 0) + 1, row.abandoned_at)
+                for row in rows
+            ]
 
     def _still_due(self, journey: StoredJourney, due_at: datetime) -> bool:
         state = journey.state

@@ -224,7 +224,7 @@ async def save_journeys(
         "first_channel = EXCLUDED.first_channel, last_type = EXCLUDED.last_type, "
         "last_channel = EXCLUDED.last_channel, state = EXCLUDED.state, "
         "version = EXCLUDED.version, updated_at = now() "
-        "WHERE journeys.version = EXCLUDED.version - 1 RETURNING 1",
+        "WHERE journeys.version = EXCLUDED.version - 1 RETURNING xmax = 0 AS inserted, version",
         [s.customer_id for s in states],
         [s.product_id for s in states],
         [s.instance for s in states],
@@ -241,7 +241,7 @@ async def save_journeys(
         [_json(journey_to_json(s)) for s in states],
         [read_at.get((s.customer_id, s.product_id, s.instance), 0) + 1 for s in states],
     )  # fmt: skip
-    _all_saved(len(saved), len(rows), "journeys")
+    _all_saved(saved, len(rows), "journeys")
 
 
 async def delete_journeys(conn: asyncpg.Connection, keys: Iterable[InstanceKey]) -> None:
@@ -318,7 +318,8 @@ async def save_experiences(
         "ON CONFLICT (customer_id) DO UPDATE SET touchpoint_count = EXCLUDED.touchpoint_count, "
         "first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, "
         "state = EXCLUDED.state, version = EXCLUDED.version, updated_at = now() "
-        "WHERE experiences.version = EXCLUDED.version - 1 RETURNING 1",
+        "WHERE experiences.version = EXCLUDED.version - 1 "
+        "RETURNING xmax = 0 AS inserted, version",
         [s.customer_id for s in states],
         [s.touchpoint_count for s in states],
         [s.first_seen for s in states],
@@ -326,14 +327,18 @@ async def save_experiences(
         [_json(experience_to_json(s)) for s in states],
         [read_at.get(s.customer_id, 0) + 1 for s in states],
     )
-    _all_saved(len(rows), len(states), "experiences")
+    _all_saved(rows, len(states), "experiences")
 
 
-def _all_saved(saved: int, wanted: int, table: str) -> None:
-    if saved != wanted:
+def _all_saved(saved: Sequence[asyncpg.Record], wanted: int, table: str) -> None:
+    """Every row saved from the version read; a row read at a version that had to be
+    inserted again was deleted since (a rebuild by another writer)."""
+    if len(saved) != wanted:
         raise ConcurrentMapUpdate(
-            f"{wanted - saved} of {wanted} {table} changed since this batch read them"
+            f"{wanted - len(saved)} of {wanted} {table} changed since this batch read them"
         )
+    if any(row["inserted"] and row["version"] > 1 for row in saved):
+        raise ConcurrentMapUpdate(f"{table} read by this batch were deleted since")
 
 
 async def drop_maps(conn: asyncpg.Connection, customers: Iterable[str]) -> None:

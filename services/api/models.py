@@ -66,8 +66,12 @@ class JourneyMap(JourneySummary):
     touchpoints_before_start: list[JourneyTouchpoint] = Field(
         description="This page's neutral touchpoints for this product before its first staged one."
     )
+    touchpoints_before_start_count: int = Field(
+        description="All of the neutral touchpoints before its first staged one."
+    )
     next_cursor: str | None = Field(
-        description="More touchpoints follow: pass this as `cursor` for the next page."
+        description="More touchpoints follow: pass this as `cursor` for the next page. "
+        "A journey rebuilt since (a late event reordered it) answers 409: start again."
     )
 
 

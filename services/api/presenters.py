@@ -68,7 +68,12 @@ def journey_map(
         ],
         stages=stages,
         touchpoints_before_start=[_touchpoint(step) for step in grouped.get(None, [])],
-        next_cursor=encode_cursor(state.instance, steps[-1].position + 1) if more else None,
+        touchpoints_before_start_count=state.stage_touchpoints.get("", 0),
+        next_cursor=(
+            encode_cursor(state.instance, steps[-1].position + 1, steps[-1].event_id)
+            if more
+            else None
+        ),
     )
 
 

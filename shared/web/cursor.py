@@ -18,6 +18,7 @@ from shared.web.problems import BIGINT_MAX, ApiProblem
 T = TypeVar("T")
 A = TypeVar("A")
 B = TypeVar("B")
+C = TypeVar("C")
 
 
 def _foreign_cursor() -> ApiProblem:
@@ -69,6 +70,12 @@ def decode_cursor(cursor: str, first: Callable[[Any], A], /) -> tuple[A]: ...
 def decode_cursor(
     cursor: str, first: Callable[[Any], A], second: Callable[[Any], B], /
 ) -> tuple[A, B]: ...
+
+
+@overload
+def decode_cursor(
+    cursor: str, first: Callable[[Any], A], second: Callable[[Any], B], third: Callable[[Any], C], /
+) -> tuple[A, B, C]: ...
 
 
 def decode_cursor(cursor: str, *parsers: Callable[[Any], Any]) -> tuple[Any, ...]:

@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.domain.friction.config import FrictionRules
 from shared.log.interface import LogEntry
 from shared.log.postgres import PostgresLogWriter
-from tests.support.aggregating import running, table_aggregator
+from tests.support.aggregating import append, running, table_aggregator
 from tests.support.alertmanager import alertmanager
 from tests.support.clock import FakeClock
 from tests.support.embedded import Running, running_embedded
 from tests.support.events import log_event
+from tests.support.maps import wait_until_consumed
 from tests.support.polling import eventually
 from tests.support.receivers import Receiver, receiver
 
@@ -287,6 +288,28 @@ async def test_an_overdue_timer_fires_once_after_a_restart(engine: AsyncEngine) 
     assert await count("SELECT count(*) FROM alerts") == 1
     assert await count("SELECT occurrences FROM alerts WHERE rule = 'checkout_abandoned'") == 1
     assert await count(checkout_timers) == 0
+
+
+async def test_a_late_checkout_whose_timer_fires_in_its_batch_sees_the_later_purchase(
+    engine: AsyncEngine, writer: PostgresLogWriter
+) -> None:
+    """The purchase came 45 minutes after the checkout, and arrived first; the checkout's
+    timer fires on the next event of the same batch. Abandoned (the purchase was past
+    the 30 minutes), and cleared by that purchase at once."""
+    clock = FakeClock(datetime(2026, 11, 1, 9, 0, tzinfo=UTC))  # no timer fires by it
+    async with running(table_aggregator(engine, batch_max=5000, clock=clock)):
+        await append(writer, [log_event("buy", "purchase", 45)])
+        await wait_until_consumed(engine)
+        later = log_event("other", "page_view", 60, customer_id="c2")
+        await append(writer, [log_event("co", "checkout_started", 0), later])
+        await wait_until_consumed(engine)
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT status FROM alerts WHERE rule = 'checkout_abandoned'")
+        )
+        statuses = [row[0] for row in rows]
+
+    assert statuses == ["resolved"]
 
 
 async def test_a_real_alertmanager_shows_the_alert_until_it_is_resolved(

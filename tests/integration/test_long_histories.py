@@ -166,3 +166,28 @@ async def test_a_database_from_before_bounded_states_keeps_its_maps_and_goes_on(
 
 def _json(doc: dict[str, Any]) -> str:
     return orjson.dumps(doc).decode()
+
+
+async def test_a_page_of_a_journey_rebuilt_since_is_refused(clean_database: str) -> None:
+    events = loyal_events(300)
+    path = "/v1/customers/loyal/journeys/bike"
+    async with running_embedded(clean_database) as service:
+        assert (await service.writer.post("/v1/events", json={"batch": events})).status_code == 202
+        first = await map_when(service, path, 300)
+        # A late event, before everything: the journey is rebuilt, its steps renumbered.
+        late = {
+            **events[0],
+            "event_id": "late",
+            "timestamp": (T0 - timedelta(minutes=1)).isoformat(),
+        }
+        assert (await service.writer.post("/v1/events", json=late)).status_code == 202
+        await map_when(service, path, 301)
+        stale = await service.reader.get(path, params={"cursor": first["next_cursor"]})
+        other_instance = await service.reader.get(
+            path, params={"cursor": first["next_cursor"], "instance": 1}
+        )
+
+    assert stale.status_code == 409
+    assert stale.json()["code"] == "stale_cursor"
+    assert other_instance.status_code == 422
+    assert "instance 0, not 1" in other_instance.json()["detail"]

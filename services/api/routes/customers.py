@@ -4,6 +4,7 @@ Each answer carries a strong ETag derived from the customer's stored versions, s
 dashboard polling with If-None-Match gets 304 without the maps being read.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from shared.db.engine import driver_connection
 from shared.web.auth import Principal, require_scope
 from shared.web.cursor import cursor_int, cursor_text, cursor_time, decode_cursor, encode_cursor
 from shared.web.etag import etag_for, not_modified, tagged
-from shared.web.problems import INT_MAX, declared
+from shared.web.problems import INT_MAX, ApiProblem, declared
 from shared.web.timerange import check_range
 
 CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
@@ -36,6 +37,35 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified since the ETag sent in If-None-Match"},
     **declared(404, why={404: "No touchpoint has been seen for this customer (or product)"}),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class StepPage:
+    """Where a page of a journey's steps starts. A later page also reads the last step
+    the page before showed, to find out whether the journey was rebuilt since."""
+
+    instance: int | None
+    start: int
+    last_shown: str | None = None
+
+    @property
+    def overlap(self) -> int:
+        return 0 if self.last_shown is None else 1
+
+
+def _first_page(instance: int | None) -> StepPage:
+    return StepPage(instance, 0)
+
+
+def _next_page(cursor: str, instance: int | None) -> StepPage:
+    cursor_instance, start, last_shown = decode_cursor(cursor, cursor_int, cursor_int, cursor_text)
+    if instance is not None and instance != cursor_instance:
+        raise ApiProblem(
+            422, "invalid_cursor", f"the cursor is for instance {cursor_instance}, not {instance}"
+        )
+    if start < 1:
+        raise ApiProblem(422, "invalid_cursor", "cursor is not one this API returned")
+    return StepPage(cursor_instance, start - 1, last_shown)
 
 
 def customers_router(ctx: ApiContext) -> APIRouter:
@@ -113,7 +143,10 @@ def customers_router(ctx: ApiContext) -> APIRouter:
         "/{customer_id}/journeys/{product_id}",
         response_model=models.JourneyMap,
         summary="The customer's journey map for one product (the latest instance by default)",
-        responses=NOT_FOUND,
+        responses={
+            **NOT_FOUND,
+            **declared(409, why={409: "The journey was rebuilt since the cursor's page"}),
+        },
     )
     async def get_journey(
         request: Request,
@@ -131,24 +164,33 @@ def customers_router(ctx: ApiContext) -> APIRouter:
         etag, unchanged = await versioned(request, customer_id)
         if unchanged:
             return unchanged
-        after = 0
-        if cursor is not None:
-            # The cursor names its instance, so a page never continues a newer journey.
-            instance, after = decode_cursor(cursor, cursor_int, cursor_int)
+        page = _first_page(instance) if cursor is None else _next_page(cursor, instance)
         async with ctx.engine.connect() as sa_conn:
             conn = await driver_connection(sa_conn)
-            found = await queries.journey(conn, customer_id, product_id, instance)
-            steps = (
-                []
-                if found is None
-                else await queries.steps(conn, found.state, after=after, limit=limit + 1)
-            )
+            # One snapshot: the steps agree with the journey's counts.
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                found = await queries.journey(conn, customer_id, product_id, page.instance)
+                steps = (
+                    []
+                    if found is None
+                    else await queries.steps(
+                        conn, found.state, after=page.start, limit=limit + 1 + page.overlap
+                    )
+                )
         if found is None:
-            which = "" if instance is None else f" instance {instance}"
+            which = "" if page.instance is None else f" instance {page.instance}"
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND,
                 f"customer {customer_id!r} has no journey{which} for product {product_id!r}",
             )
+        if page.overlap and (not steps or steps[0].event_id != page.last_shown):
+            raise ApiProblem(
+                409,
+                "stale_cursor",
+                "the journey was rebuilt since that page (a late event reordered it); "
+                "start again from its first page",
+            )
+        steps = steps[page.overlap :]
         body = presenters.journey_map(
             found.state, steps[:limit], abandoned=found.abandoned, more=len(steps) > limit
         )

@@ -3,8 +3,8 @@
 A rule never raises what a stored event rules out, and counts every stored event of
 its window, however late either arrived. Storage loads what a batch needs
 (`evidence_needs`): for each of the batch's service contacts, errors and checkouts,
-the customer's events of that kind within its rule's window, and for each loaded
-checkout timer the purchases since its checkout. What is loaded is bounded by the
+the customer's events of that kind within its rule's window, and for each checkout
+(new, or loaded with its timer) the purchases since. What is loaded is bounded by the
 rules' windows, not by the customer's history. It holds the batch's own touchpoints
 too: they are stored before the rules run.
 """
@@ -63,7 +63,9 @@ def evidence_needs(
             if touchpoint.type in types:
                 need(customer, types, EvidenceRange(at - window, at + window))
         if touchpoint.type == rules.checkout_type:
-            need(customer, purchases, EvidenceRange(at, at + rules.checkout_abandon_after))
+            # Every purchase after it: its timer may fire in this very batch, and a
+            # purchase after the window clears the alert it raises.
+            need(customer, purchases, EvidenceRange(at, None))
     for timer in timers:
         if timer.rule == config.CHECKOUT_ABANDONED:
             since = timer.due_at - rules.checkout_abandon_after
