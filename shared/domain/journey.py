@@ -14,7 +14,7 @@ is. The steps themselves are stored apart, one row each, appended as they are pl
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -167,13 +167,30 @@ def record_step(state: JourneyState, step: JourneyStep) -> None:
 
 
 def snapshot(state: JourneyState) -> JourneyState:
-    """A copy that folding `state` further leaves as it is."""
-    return replace(
-        state,
-        transitions=list(state.transitions),
-        completed_stage_seconds=dict(state.completed_stage_seconds),
-        tallies=dict(state.tallies),
-        stage_touchpoints=dict(state.stage_touchpoints),
+    """A copy that folding `state` further leaves as it is. Built field by field:
+    dataclasses.replace is several times slower, and this runs for every journey a
+    batch reads."""
+    return JourneyState(
+        state.customer_id,
+        state.product_id,
+        state.instance,
+        state.stage,
+        state.started_at,
+        state.stage_entered_at,
+        state.converted_at,
+        state.last_event_at,
+        state.last_key,
+        list(state.transitions),
+        dict(state.completed_stage_seconds),
+        state.revisits,
+        state.revenue,
+        state.touchpoint_count,
+        state.first_at,
+        state.first_channel,
+        state.last_type,
+        state.last_channel,
+        dict(state.tallies),
+        dict(state.stage_touchpoints),
     )
 
 

@@ -9,6 +9,7 @@ depend on the order the events arrived in, nor on how the log was cut into batch
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -39,7 +40,7 @@ class FrictionEngine:
         touchpoint: Touchpoint,
         *,
         new: bool,
-        unevaluated: frozenset[str] = frozenset(),
+        unevaluated: AbstractSet[str] = frozenset(),
     ) -> list[Signal]:
         """Advance the partition's watermark by one touchpoint; evaluate it if new."""
         signals = self.advance(partition, touchpoint.occurred_at - self.rules.allowed_lateness)
@@ -58,7 +59,7 @@ class FrictionEngine:
         return signals
 
     def _evaluate(
-        self, partition: int, touchpoint: Touchpoint, unevaluated: frozenset[str]
+        self, partition: int, touchpoint: Touchpoint, unevaluated: AbstractSet[str]
     ) -> list[Signal]:
         state = self.customers.get(touchpoint.customer_id)
         if state is None:
@@ -85,5 +86,7 @@ class FrictionEngine:
         signals: list[Signal] = []
         for partition, touchpoint, new in items:
             pending.discard(touchpoint.event_id)
-            signals += self.observe(partition, touchpoint, new=new, unevaluated=frozenset(pending))
+            # The live set, not a copy: a copy per event made a batch quadratic, and the
+            # rules only read it while this event is evaluated.
+            signals += self.observe(partition, touchpoint, new=new, unevaluated=pending)
         return signals

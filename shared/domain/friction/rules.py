@@ -6,6 +6,7 @@ Time is the touchpoint's event time. Rules never send anything.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -33,7 +34,7 @@ class Evaluation:
     catalogue: StageCatalogue
     evidence: Evidence
     # Events of this batch that are stored but not evaluated yet: their own turn comes.
-    unevaluated: frozenset[str] = frozenset()
+    unevaluated: AbstractSet[str] = frozenset()
     # Journeys (customer, product) that got an event older than their progress: the
     # caller checks them for stalls the late event reveals (`closed_stalls`).
     late_journeys: set[tuple[str, str]] = field(default_factory=set)

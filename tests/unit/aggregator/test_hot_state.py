@@ -20,9 +20,17 @@ def test_it_holds_the_latest_instance_of_each_journey() -> None:
     hot = HotStates(10)
     newer, older = journey("c1", "p1", 1, version=3), journey("c1", "p1", 0, version=7)
 
-    hot.keep([newer, older, journey("c1", "p2", 0)], [])
+    hot.keep([newer, older, journey("c1", "p2", 0)], [held("c1")])
 
     assert hot.journeys([("c1", "p1"), ("c1", "p3")]) == {("c1", "p1"): newer}
+
+
+def test_journeys_are_served_only_with_their_customers_experience() -> None:
+    """The experience's version check is what guards a customer's journeys."""
+    hot = HotStates(10)
+    hot.keep([journey("c1", "p1", 0)], [])
+
+    assert hot.journeys([("c1", "p1")]) == {}
 
 
 def test_the_least_recently_used_customers_leave_first() -> None:

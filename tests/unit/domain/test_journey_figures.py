@@ -32,6 +32,7 @@ def test_folding_leaves_a_snapshot_as_it_was() -> None:
     events = journey.distinct_in_order(_journey_events(), DEFAULT_CATALOGUE)
     state = journey.build("c1", "p1", events[:2], DEFAULT_CATALOGUE)
     kept = journey.snapshot(state)
+    assert kept == state
     figures = touch_figures(kept, abandoned=False)
     for touchpoint in events[2:]:
         journey.apply(state, touchpoint, DEFAULT_CATALOGUE)
