@@ -15,7 +15,6 @@ import time
 from datetime import timedelta
 
 import asyncpg
-import httpx
 import psutil
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -98,12 +97,8 @@ async def _journey_query_p99(url: str) -> tuple[float, float]:
         )
     finally:
         await conn.close()
-    headers = {"Authorization": f"Bearer {harness.READ_KEY}"}
     path = f"/v1/customers/{HEAVY}/journeys/product-1"
-    async with (
-        harness.journeymap("api", harness.service_env(url)) as base_url,
-        httpx.AsyncClient(base_url=base_url, headers=headers) as client,
-    ):
+    async with harness.api_reader(url) as client:
         journey = (await client.get(path)).json()
         if journey["touchpoint_count"] != HEAVY_TOUCHPOINTS:
             raise RuntimeError(f"the journey map counts {journey['touchpoint_count']} of "

@@ -72,12 +72,7 @@ async def _measure(url: str, scale: float) -> list[Row]:
             True,
         )
     ]
-    async with (
-        harness.journeymap("api", harness.service_env(url)) as base_url,
-        httpx.AsyncClient(
-            base_url=base_url, headers={"Authorization": f"Bearer {harness.READ_KEY}"}
-        ) as client,
-    ):
+    async with harness.api_reader(url) as client:
         for name, path in QUERIES.items():
             first = await client.get(path)
             first.raise_for_status()

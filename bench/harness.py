@@ -88,6 +88,19 @@ def service_env(database_url: str, **settings: str) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
+async def api_reader(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """`journeymap api` on the database in its own process, and a client with the read
+    key."""
+    async with (
+        journeymap("api", service_env(database_url)) as base_url,
+        httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {READ_KEY}"}
+        ) as client,
+    ):
+        yield client
+
+
+@contextlib.asynccontextmanager
 async def journeymap(command: str, env: dict[str, str]) -> AsyncIterator[str]:
     """`journeymap <command>` in its own process, ready; its base URL."""
     port = free_port()

@@ -67,12 +67,7 @@ async def _measure(url: str, scale: float) -> list[Row]:
     finally:
         await engine.dispose()
     rows = []
-    async with (
-        harness.journeymap("api", harness.service_env(url)) as base_url,
-        httpx.AsyncClient(
-            base_url=base_url, headers={"Authorization": f"Bearer {harness.READ_KEY}"}
-        ) as client,
-    ):
+    async with harness.api_reader(url) as client:
         for name, path in QUERIES.items():
             value = harness.p99(await harness.latencies(partial(_fetch, client, path), 500))
             rows.append(
