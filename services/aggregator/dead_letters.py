@@ -10,6 +10,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from services.aggregator.decode import Poison
+from services.aggregator.sql import dead_letters
 
 
 class DeadLetterSink(Protocol):
@@ -29,16 +30,7 @@ class TableDeadLetters:
     async def send(self, conn: asyncpg.Connection, poison: Sequence[Poison]) -> None:
         if not poison:
             return
-        await conn.executemany(
-            "INSERT INTO dead_letters (reason, payload, topic, log_partition, log_offset) "
-            "VALUES ($1, $2, $3, $4, $5)",
-            [_row(p) for p in poison],
-        )
-
-
-def _row(poison: Poison) -> tuple[str, bytes, str, int, int]:
-    record = poison.record
-    return (poison.reason, record.value or b"", record.topic, record.partition, record.offset)
+        await dead_letters.keep(conn, poison)
 
 
 class KafkaDeadLetters:

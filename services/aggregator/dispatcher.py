@@ -20,14 +20,13 @@ import time
 from collections.abc import Mapping
 from datetime import timedelta
 
-import asyncpg
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.aggregator.notifiers.alertmanager import AlertmanagerNotifier
 from services.aggregator.notifiers.base import Notifier, OutgoingRequest, Verdict, judge
+from services.aggregator.sql import deliveries
 from shared.clock import Clock
-from shared.db.alert_store import ALERT_COLUMNS, alert_from_row
 from shared.db.engine import driver_connection
 from shared.domain.alerts import Severity
 from shared.metrics import Metrics
@@ -39,16 +38,6 @@ logger = logging.getLogger(__name__)
 def backoff_delay(attempt: int, base: float, cap: float) -> float:
     """Seconds before attempt `attempt + 1`: doubling from `base`, at most `cap`."""
     return float(min(cap, base * 2 ** (attempt - 1)))
-
-
-_CLAIM = (
-    "SELECT d.id, d.notifier, d.attempts, d.created_at, e.payload FROM deliveries d "
-    "JOIN alert_events e ON e.id = d.event_id "
-    "WHERE d.status = 'pending' AND d.next_attempt_at <= $1 "
-    "AND NOT EXISTS (SELECT 1 FROM deliveries earlier WHERE earlier.alert_id = d.alert_id "
-    "AND earlier.notifier = d.notifier AND earlier.id < d.id AND earlier.status = 'pending') "
-    "ORDER BY d.next_attempt_at, d.id LIMIT 1 FOR UPDATE OF d SKIP LOCKED"
-)
 
 
 class Dispatcher:
@@ -113,34 +102,29 @@ class Dispatcher:
         now = self._clock.now()
         async with self._engine.begin() as sa_conn:
             conn = await driver_connection(sa_conn)
-            row = await conn.fetchrow(_CLAIM, now)
+            row = await deliveries.claim(conn, now)
             if row is None:
                 return False
             notifier = self._notifiers.get(row["notifier"])
             if notifier is None:
-                await self._finish(conn, row["id"], "failed", "notifier is no longer configured")
+                await deliveries.finish(
+                    conn, row["id"], "failed", "notifier is no longer configured", None
+                )
                 return True
             event = AlertEvent.model_validate(row["payload"])
             request = notifier.request(event, row["id"], time.time())
             status_code, verdict, error, seconds = await self._send(notifier, request)
-            await conn.execute(
-                "INSERT INTO delivery_attempts (delivery_id, attempted_at, duration_ms, "
-                "status_code, outcome, error) VALUES ($1, $2, $3, $4, $5, $6)",
-                row["id"],
-                now,
-                seconds * 1000,
-                status_code,
-                verdict.value,
-                error,
+            await deliveries.record_attempt(
+                conn, row["id"], now, seconds * 1000, status_code, verdict.value, error
             )
             self._metrics.deliveries.labels(notifier.name, verdict.value).inc()
             attempts = row["attempts"] + 1
             if verdict is Verdict.DELIVERED:
-                await self._finish(conn, row["id"], "delivered", None, attempts=attempts)
+                await deliveries.finish(conn, row["id"], "delivered", None, attempts)
                 latency = (self._clock.now() - row["created_at"]).total_seconds()
                 self._metrics.delivery_seconds.labels(notifier.name).observe(latency)
             elif verdict is Verdict.REJECTED or attempts >= self._max_attempts:
-                await self._finish(conn, row["id"], "failed", error, attempts=attempts)
+                await deliveries.finish(conn, row["id"], "failed", error, attempts)
                 logger.error(
                     "alert delivery %s to %s failed for good: %s",
                     row["id"],
@@ -150,34 +134,10 @@ class Dispatcher:
                 )
             else:
                 delay = backoff_delay(attempts, *self._backoff)
-                await conn.execute(
-                    "UPDATE deliveries SET attempts = $2, last_error = $3, "
-                    "next_attempt_at = $4 WHERE id = $1",
-                    row["id"],
-                    attempts,
-                    error,
-                    now + timedelta(seconds=delay),
+                await deliveries.reschedule(
+                    conn, row["id"], attempts, error, now + timedelta(seconds=delay)
                 )
         return True
-
-    async def _finish(
-        self,
-        conn: asyncpg.Connection,
-        delivery_id: int,
-        status: str,
-        error: str | None,
-        *,
-        attempts: int | None = None,
-    ) -> None:
-        await conn.execute(
-            "UPDATE deliveries SET status = $2, last_error = $3, "
-            "attempts = COALESCE($4, attempts), "
-            "delivered_at = CASE WHEN $2 = 'delivered' THEN now() END WHERE id = $1",
-            delivery_id,
-            status,
-            error,
-            attempts,
-        )
 
     async def _send(
         self, notifier: Notifier, request: OutgoingRequest
@@ -218,10 +178,7 @@ class Dispatcher:
             return
         async with self._engine.connect() as sa_conn:
             conn = await driver_connection(sa_conn)
-            rows = await conn.fetch(
-                f"SELECT {ALERT_COLUMNS} FROM alerts WHERE status <> 'resolved' ORDER BY id"
-            )
-        alerts = [alert_from_row(row) for row in rows]
+            alerts = await deliveries.active_alerts(conn)
         for target in targets:
             wanted = [
                 alert_view(a, self._base_url)
@@ -237,12 +194,7 @@ class Dispatcher:
     async def _refresh_gauges(self) -> None:
         async with self._engine.connect() as sa_conn:
             conn = await driver_connection(sa_conn)
-            rows = await conn.fetch(
-                "SELECT status, count(*) AS n FROM alerts WHERE status <> 'resolved' "
-                "GROUP BY status"
-            )
-            timers = await conn.fetchval("SELECT count(*) FROM timers")
-        counts = {row["status"]: row["n"] for row in rows}
+            counts, timers = await deliveries.gauges(conn)
         for status in ("open", "acknowledged"):
             self._metrics.alerts_active.labels(status).set(counts.get(status, 0))
         self._metrics.timers_pending.set(timers)
