@@ -22,7 +22,7 @@ from bench import harness
 from bench.population import EPOCH, as_touchpoint, event_body, events
 from bench.report import Row
 from bench.storage_floor import storage_floor
-from services.aggregator import store
+from services.aggregator.sql import maps as map_sql
 from shared.db.engine import create_engine, driver_connection
 from shared.log.interface import LogEntry
 from shared.log.postgres import PostgresLogWriter
@@ -117,7 +117,7 @@ async def raw_insert_rate(engine: AsyncEngine, bodies: list[dict[str, object]]) 
         start = time.perf_counter()
         for i in range(0, len(touchpoints), 5000):
             async with engine.begin() as sa_conn:
-                await store.insert_touchpoints(
+                await map_sql.insert_touchpoints(
                     await driver_connection(sa_conn), touchpoints[i : i + 5000]
                 )
         rate = len(touchpoints) / (time.perf_counter() - start)

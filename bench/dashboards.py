@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bench import harness
 from bench.population import as_touchpoint, events
 from bench.report import Row
-from services.aggregator import store
+from services.aggregator.sql import maps as map_sql
 from shared.db.engine import create_engine, driver_connection
 from shared.domain.touchpoint import Touchpoint
 
@@ -118,7 +118,7 @@ async def _seed(engine: AsyncEngine, customers: int, per_customer: int) -> tuple
         nonlocal elapsed, count
         start = time.perf_counter()
         async with engine.begin() as sa_conn:
-            await store.insert_touchpoints(await driver_connection(sa_conn), chunk)
+            await map_sql.insert_touchpoints(await driver_connection(sa_conn), chunk)
         elapsed += time.perf_counter() - start
         count += len(chunk)
         chunk.clear()

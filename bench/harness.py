@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.aggregator.bootstrap import batch_policy
 from services.aggregator.rebuild import rebuild_maps
 from shared.config import Settings
 from shared.db.local_server import start_local_postgres, stop_local_postgres
@@ -61,9 +62,7 @@ async def rebuild_with_defaults(engine: AsyncEngine) -> None:
     settings = Settings()
     await rebuild_maps(
         engine,
-        settings.stage_model.catalogue(),
-        window=settings.inactivity_window,
-        negative_sentiment_max=settings.rules.negative_sentiment_max,
+        batch_policy(settings),
         group_id=settings.consumer_group,
         event_time_floor=datetime.now(UTC) - timedelta(minutes=5),
     )

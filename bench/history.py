@@ -25,10 +25,10 @@ from bench import harness
 from bench.aggregator import aggregate, append_events
 from bench.population import as_touchpoint, events
 from bench.report import Row
-from services.aggregator import store
-from services.aggregator.store import InstanceKey
+from services.aggregator.sql import maps as map_sql
 from shared.db.engine import create_engine, driver_connection
 from shared.domain.journey import JourneyStep
+from shared.domain.stored import InstanceKey
 
 SHORT_HISTORY = 4
 LONG_HISTORY = 1000
@@ -91,8 +91,8 @@ async def _rows_alone_rate(url: str, bodies: list[dict[str, Any]], batch: int) -
                     )  # fmt: skip
                 async with engine.begin() as sa_conn:
                     conn = await driver_connection(sa_conn)
-                    await store.insert_touchpoints(conn, chunk)
-                    await store.append_steps(conn, steps)
+                    await map_sql.insert_touchpoints(conn, chunk)
+                    await map_sql.append_steps(conn, steps)
             return len(touchpoints) / (time.perf_counter() - start)
     finally:
         await engine.dispose()

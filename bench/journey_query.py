@@ -17,7 +17,7 @@ import httpx
 from bench import harness
 from bench.population import as_touchpoint, events
 from bench.report import Row
-from services.aggregator import store
+from services.aggregator.sql import maps as map_sql
 from shared.db.engine import create_engine, driver_connection
 
 TARGET_SECONDS = 0.020
@@ -43,7 +43,7 @@ async def _measure(url: str, scale: float) -> list[Row]:
         for start in range(0, len(touchpoints), 5000):
             async with engine.begin() as sa_conn:
                 conn = await driver_connection(sa_conn)
-                await store.insert_touchpoints(conn, touchpoints[start : start + 5000])
+                await map_sql.insert_touchpoints(conn, touchpoints[start : start + 5000])
         await harness.rebuild_with_defaults(engine)
         async with engine.connect() as sa_conn:
             conn = await driver_connection(sa_conn)

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from zlib import crc32
 
 from bench.harness import collected_like_the_services
-from services.aggregator import friction_store, store
-from services.aggregator.store import InstanceKey, JourneyRow
+from services.aggregator.sql import friction as friction_sql
+from services.aggregator.sql import maps as map_sql
 from shared.config import Settings
 from shared.db.engine import create_engine, driver_connection
-from shared.domain.friction.engine import FrictionEngine
+from shared.domain.friction.timers import TimerBook
 from shared.domain.journey import JourneyStep
 from shared.domain.journey_stats import funnel_facts
+from shared.domain.stored import InstanceKey, JourneyRow
 from shared.domain.touchpoint import Touchpoint
 
 # Transactions in flight: one per core, each lane its own customers (like two
@@ -55,11 +56,10 @@ async def storage_floor(url: str, touchpoints: Sequence[Touchpoint]) -> StorageF
             customers = {t.customer_id for t in touchpoints}
             journeys = {
                 key: JourneyRow(stored.state, None, funnel_facts(stored.state, catalogue))
-                for key, stored in (await store.load_latest_journeys(conn, journey_keys)).items()
+                for key, stored in (await map_sql.load_latest_journeys(conn, journey_keys)).items()
             }
-            experiences, _ = await store.load_experiences(conn, customers)
-            memory = FrictionEngine(settings.rules, catalogue)
-            await friction_store.load_customers(conn, memory, customers)
+            experiences, _ = await map_sql.load_experiences(conn, customers)
+            memory = await friction_sql.memory(conn, customers)
             await conn.execute(
                 "TRUNCATE touchpoints, journeys, journey_steps, experiences, friction_state"
             )
@@ -92,24 +92,24 @@ async def storage_floor(url: str, touchpoints: Sequence[Touchpoint]) -> StorageF
             customers = list(dict.fromkeys(t.customer_id for t in batch))
             async with engine.begin() as sa_conn:
                 conn = await driver_connection(sa_conn)
-                await store.insert_touchpoints(conn, batch)
+                await map_sql.insert_touchpoints(conn, batch)
                 # Read (and decode) what the batch's customers have stored, as the
                 # aggregator must: their states outnumber what memory may hold.
-                stored = await store.load_latest_journeys(conn, journey_keys)
-                _, experience_versions = await store.load_experiences(conn, customers)
-                await friction_store.load_customers(
-                    conn, FrictionEngine(settings.rules, catalogue), customers
-                )
+                stored = await map_sql.load_latest_journeys(conn, journey_keys)
+                _, experience_versions = await map_sql.load_experiences(conn, customers)
+                await friction_sql.memory(conn, customers)
                 read_at = {
                     (*key, journey.state.instance): journey.version
                     for key, journey in stored.items()
                 }
-                await store.save_journeys(conn, [journeys[k] for k in journey_keys], read_at)
-                await store.append_steps(conn, steps_of(batch))
-                await store.save_experiences(
+                await map_sql.save_journeys(conn, [journeys[k] for k in journey_keys], read_at)
+                await map_sql.append_steps(conn, steps_of(batch))
+                await map_sql.save_experiences(
                     conn, [experiences[c] for c in customers], experience_versions
                 )
-                await friction_store.save(conn, _memory_of(memory, customers))
+                await friction_sql.save(
+                    conn, {c: memory[c] for c in customers if c in memory}, TimerBook()
+                )
 
         lanes: list[list[Touchpoint]] = [[] for _ in range(LANES)]
         for touchpoint in touchpoints:
@@ -127,10 +127,3 @@ async def storage_floor(url: str, touchpoints: Sequence[Touchpoint]) -> StorageF
         return StorageFloor(len(touchpoints) / elapsed, cpu / len(touchpoints))
     finally:
         await engine.dispose()
-
-
-def _memory_of(memory: FrictionEngine, customers: Sequence[str]) -> FrictionEngine:
-    """An engine holding only these customers' rule memory (no timers), for saving."""
-    subset = FrictionEngine(memory.rules, memory.catalogue)
-    subset.customers = {c: memory.customers[c] for c in customers if c in memory.customers}
-    return subset

@@ -168,6 +168,7 @@ def rebuild_maps_command(data_dir: Path | None, force: bool) -> None:
     Needed after upgrading to journey instances, or after changing the stage model
     or the inactivity window. Refuses to run while an aggregator runs, and names it.
     """
+    from services.aggregator.bootstrap import batch_policy
     from services.aggregator.rebuild import RebuildReport, rebuild_maps
     from shared.db.presence import AggregatorsRunning, without_aggregators
 
@@ -178,9 +179,7 @@ def rebuild_maps_command(data_dir: Path | None, force: bool) -> None:
         async with without_aggregators(engine, force=force):
             return await rebuild_maps(
                 engine,
-                settings.stage_model.catalogue(),
-                window=settings.inactivity_window,
-                negative_sentiment_max=settings.rules.negative_sentiment_max,
+                batch_policy(settings),
                 group_id=settings.consumer_group,
                 event_time_floor=datetime.now(UTC) - settings.rules.allowed_lateness,
             )

@@ -1,30 +1,45 @@
-"""The per-batch unit of work: one transaction from new touchpoints to stored offsets."""
+"""A batch's whole path, in one transaction: file, load, apply, save.
+
+1. File the touchpoints: link anonymous ids to customers (re-keying their stored
+   touchpoints), then insert the touchpoints not stored yet. Every read below goes by
+   customer and sees the batch's own touchpoints, as a rebuild from scratch would.
+2. Load what the batch reads (`_load`), from the hot cache where it holds it.
+3. Apply: one pure function, `shared.domain.batch.apply_batch`.
+4. Save the changes, the poison records and the offsets (`_save`); commit.
+
+A timer tick (idle partitions, wall clock) is steps 2 to 4 with no touchpoints.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from services.aggregator import friction_store, identity, stats_store, store, timeouts
+from services.aggregator import identity
 from services.aggregator.dead_letters import DeadLetterSink
 from services.aggregator.decode import Decoded
-from services.aggregator.friction_step import FrictionStep, Triggered
-from services.aggregator.maps_step import MapsStep
+from services.aggregator.errors import ConcurrentMapUpdate
+from services.aggregator.hot_state import HotStates
+from services.aggregator.store import Database, Store
 from shared.db.data_versions import HOTSPOTS_SCOPE, product_scope
-from shared.db.engine import driver_connection
-from shared.db.offsets import advance_offsets, stored_watermarks
-from shared.domain.experience_stats import (
-    ALERT,
-    HotspotFigures,
-    HotspotKey,
-    hotspot_key,
-    touchpoint_figures,
+from shared.domain.alerts import Alert
+from shared.domain.batch import (
+    BatchPolicy,
+    Changes,
+    Observed,
+    Snapshot,
+    Triggered,
+    Work,
+    apply_batch,
+    watermarks_after,
 )
+from shared.domain.experience_stats import ALERT, HotspotFigures
+from shared.domain.fold import journey_keys, late_journeys
+from shared.domain.friction.config import FrictionRules
+from shared.domain.friction.evidence import evidence_needs
+from shared.domain.stored import StoredExperience, StoredJourney, instance_key
 from shared.domain.touchpoint import Touchpoint
 from shared.log.interface import LogBatch
 
@@ -55,98 +70,58 @@ class BatchOutcome:
 class BatchProcessor:
     def __init__(
         self,
-        engine: AsyncEngine,
-        maps: MapsStep,
-        friction: FrictionStep,
+        database: Database,
+        policy: BatchPolicy,
+        hot: HotStates,
         dead_letters: DeadLetterSink,
-        *,
-        negative_sentiment_max: float,
-        group_id: str,
-        topic: str,
     ) -> None:
-        self._engine = engine
-        self._maps = maps
-        self._friction = friction
+        self._database = database
+        self._policy = policy
+        self._hot = hot
         self._dead_letters = dead_letters
-        self._negative_max = negative_sentiment_max
-        self._group_id = group_id
-        self._topic = topic
 
     async def close(self) -> None:
         await self._dead_letters.stop()
 
     async def process(self, batch: LogBatch, decoded: Decoded, now: datetime) -> BatchOutcome:
         try:
-            outcome = await self._process(batch, decoded, now)
+            async with self._database.transaction() as store:
+                # 1. file the touchpoints; within a batch the first copy of an event id
+                #    wins, as it would across batches;
+                identities = await identity.resolve(store, decoded.touchpoints)
+                await store.drop_maps(identities.linked)
+                resolved = identities.touchpoints
+                distinct = list({t.event_id: t for t in reversed(resolved)}.values())
+                inserted = await store.insert_touchpoints(distinct)
+                stream: list[Observed] = []
+                for (record, _), touchpoint in zip(decoded.items, resolved, strict=True):
+                    new = touchpoint.event_id in inserted
+                    inserted.discard(touchpoint.event_id)
+                    stream.append(Observed(record.partition, touchpoint, new))
+                work = Work(
+                    stream,
+                    rebuild=frozenset(identities.rebuild),
+                    retired=frozenset(identities.linked),
+                )
+                # 2. load, 3. apply, 4. save.
+                snapshot = await self._load(store, work, batch.start_offsets)
+                changes = apply_batch(snapshot, work, now, self._policy)
+                await save(store, changes, now, self._policy.rules)
+                await store.keep_poison(decoded.poison)
+                await store.advance_offsets(
+                    batch.start_offsets, batch.end_offsets, changes.watermarks
+                )
         except BaseException:
-            self._maps.rolled_back()
+            # States were folded in place: the cache no longer holds what is stored.
+            self._hot.forget_all()
             raise
-        self._maps.committed()
-        return outcome
-
-    async def _process(self, batch: LogBatch, decoded: Decoded, now: datetime) -> BatchOutcome:
-        async with self._engine.begin() as sa_conn:
-            conn = await driver_connection(sa_conn)
-            # Order of I/O, all in this one transaction:
-            # 1. link anonymous ids to customers (re-keying stored touchpoints), and file
-            #    every touchpoint under its customer;
-            identities = await identity.resolve(conn, decoded.touchpoints)
-            resolved = identities.touchpoints
-            await store.drop_maps(conn, identities.linked)
-            # 2. insert touchpoints, skipping event ids already stored (dedup); within a
-            #    batch the first copy of an event id wins, as it would across batches;
-            distinct = list({t.event_id: t for t in reversed(resolved)}.values())
-            inserted = await store.insert_touchpoints(conn, distinct)
-            new = [t for t in distinct if t.event_id in inserted]
-            placed = [
-                (record, touchpoint)
-                for (record, _), touchpoint in zip(decoded.items, resolved, strict=True)
-            ]
-            # 3. update the maps and the product figures (rebuilding journeys with late
-            #    touchpoints and customers who absorbed an anonymous history);
-            maps = await self._maps.on_batch(
-                conn,
-                new,
-                rebuild=identities.rebuild,
-                retired=set(identities.linked),
-                partition_of={t.customer_id: r.partition for r, t in placed},
-            )
-            # 4. run the friction rules in log order: alerts, timers, outbox, deliveries;
-            triggered: list[Triggered] = []
-            watermarks: dict[int, datetime] = {}
-            products = set(maps.products)
-            if placed:
-                stored = await stored_watermarks(
-                    sa_conn, self._group_id, self._topic, batch.start_offsets
-                )
-                friction = await self._friction.on_batch(
-                    conn, placed, inserted, stored, now, journeys=maps.journeys
-                )
-                triggered, watermarks = friction.triggered, friction.watermarks
-                # 5. abandon journeys whose timeout the watermarks passed;
-                products |= await self._maps.expire(conn, watermarks)
-            # 6. add to the hotspots, and mark what changed for the API's ETags;
-            await self._count_hotspots(conn, new, triggered)
-            await _mark_changed(conn, products, hotspots=bool(new or triggered))
-            # 7. keep the poison records;
-            await self._dead_letters.send(conn, decoded.poison)
-            # 8. advance the stored offsets (only from where this reader started), with
-            #    the watermarks;
-            await advance_offsets(
-                sa_conn,
-                self._group_id,
-                self._topic,
-                batch.start_offsets,
-                batch.end_offsets,
-                watermarks,
-            )
-            # 9. commit (leaving the block).
+        self._remember(changes)
         return BatchOutcome(
-            new=new,
-            duplicates=len(decoded.touchpoints) - len(new),
+            new=work.new,
+            duplicates=len(decoded.touchpoints) - len(work.new),
             poison=len(decoded.poison),
-            rebuilt_journeys=maps.rebuilt_journeys,
-            alerts_triggered=triggered,
+            rebuilt_journeys=changes.rebuilt_journeys,
+            alerts_triggered=changes.triggered,
             identity_merges_refused=len(identities.refused),
         )
 
@@ -156,67 +131,133 @@ class BatchProcessor:
         The partitions' offset rows are locked and checked first, so only their owner
         fires their timers.
         """
-        lateness = self._friction.allowed_lateness
-        async with self._engine.connect() as sa_conn:
-            conn = await driver_connection(sa_conn)
-            due = [
-                await friction_store.next_due(conn, list(positions)),
-                await timeouts.next_due(conn, list(positions)),
-            ]
-            systemic = await friction_store.has_active_systemic(conn)
-        if all(d is None or d > now - lateness for d in due) and not systemic:
+        lateness = self._policy.rules.allowed_lateness
+        async with self._database.reading() as store:
+            due = await store.next_due(list(positions))
+            systemic = await store.has_active_systemic()
+        if (due is None or due > now - lateness) and not systemic:
             return []
         try:
-            triggered = await self._fire(positions, now)
+            async with self._database.transaction() as store:
+                stored = await store.watermarks(positions, lock=True)
+                reached = {p: max(stored.get(p, now - lateness), now - lateness) for p in positions}
+                work = Work(advance=reached)
+                snapshot = await self._load(store, work, positions)
+                changes = apply_batch(snapshot, work, now, self._policy)
+                await save(store, changes, now, self._policy.rules)
         except BaseException:
-            self._maps.rolled_back()
+            self._hot.forget_all()
             raise
-        self._maps.committed()
-        return triggered
+        self._remember(changes)
+        return changes.triggered
 
-    async def _fire(self, positions: Mapping[int, int], now: datetime) -> list[Triggered]:
-        lateness = self._friction.allowed_lateness
-        async with self._engine.begin() as sa_conn:
-            stored = await stored_watermarks(
-                sa_conn, self._group_id, self._topic, positions, lock=True
+    async def _load(self, store: Store, work: Work, positions: Mapping[int, int]) -> Snapshot:
+        """Everything `apply_batch` reads. Each read depends only on the batch and on
+        reads above it."""
+        catalogue, rules = self._policy.catalogue, self._policy.rules
+        snapshot = Snapshot()
+        new = work.new
+        folding = [t for t in new if t.customer_id not in work.rebuild]
+        # Maps: the latest instance of each journey, and each customer's experience.
+        keys = journey_keys(folding)
+        snapshot.latest = self._hot.journeys(keys)
+        snapshot.latest.update(await store.latest_journeys(keys - snapshot.latest.keys()))
+        customers = {t.customer_id for t in folding} | work.rebuild
+        snapshot.experiences = self._hot.experiences(customers)
+        snapshot.experiences.update(
+            await store.experiences(customers - snapshot.experiences.keys())
+        )
+        # Journeys built again from all their touchpoints: late ones, and those of
+        # customers who absorbed an anonymous history.
+        latest = {key: stored.state for key, stored in snapshot.latest.items()}
+        late = late_journeys(folding, latest, catalogue)
+        if late or work.rebuild or work.retired:
+            snapshot.old_journeys = await store.all_journeys(late, work.rebuild | work.retired)
+            snapshot.journey_histories = await store.journey_touchpoints(late)
+            snapshot.customer_histories = await store.customer_touchpoints(work.rebuild)
+        # Friction: watermarks, timers due by them or of the batch's customers, the
+        # rules' memory, and the stored events the rules count.
+        snapshot.watermarks = await store.watermarks(positions)
+        marks = watermarks_after(snapshot.watermarks, work, rules.allowed_lateness)
+        partitions = sorted({o.partition for o in work.stream} | set(work.advance))
+        if partitions:
+            acting = {t.customer_id for t in new}
+            snapshot.timers = await store.timers(partitions, max(marks.values()), acting)
+            snapshot.friction = await store.friction_memory(acting)
+            needs = evidence_needs(new, snapshot.timers, rules, catalogue)
+            snapshot.evidence = await store.evidence(needs)
+            # Alerts the signals can change, and the firings systemic friction counts.
+            acting |= {t.customer_id for t in snapshot.timers}
+            products = {t.product_id for t in new} | {t.product_id for t in snapshot.timers}
+            named = {p for p in products if p is not None}
+            snapshot.alerts = await store.alerts(acting, named)
+            snapshot.firings = await store.firings(named)
+            # Journeys whose timeout the watermarks pass.
+            passed = {p: marks[p] for p in partitions}
+            snapshot.due = await store.due_timeouts(passed, self._policy.expired_per_batch)
+            snapshot.due_journeys = await store.journey_instances(
+                (t.customer_id, t.product_id, t.instance) for t in snapshot.due
             )
-            effective = {
-                partition: max(w for w in (stored.get(partition), now - lateness) if w)
-                for partition in positions
-            }
-            conn = await driver_connection(sa_conn)
-            outcome = await self._friction.on_tick(conn, effective, now)
-            products = await self._maps.expire(conn, effective)
-            await self._count_hotspots(conn, [], outcome.triggered)
-            await _mark_changed(conn, products, hotspots=bool(outcome.triggered))
-        return outcome.triggered
+        return snapshot
 
-    async def _count_hotspots(
-        self,
-        conn: asyncpg.Connection,
-        new: Sequence[Touchpoint],
-        triggered: Iterable[Triggered],
-    ) -> None:
-        figures: dict[HotspotKey, HotspotFigures] = {}
-        for touchpoint in new:
-            key = hotspot_key(touchpoint)
-            figures[key] = figures.get(key, HotspotFigures()) + touchpoint_figures(
-                touchpoint, self._negative_max
-            )
-        by_id = {t.event_id: t for t in new}
-        wanted = {a.touchpoint for a in triggered if a.touchpoint is not None}
-        known: dict[str, HotspotKey] = {i: hotspot_key(by_id[i]) for i in wanted if i in by_id}
-        known.update(await store.hotspot_keys(conn, wanted - known.keys()))
-        for alert in triggered:
-            where = known.get(alert.touchpoint or "")
-            if where is not None:
-                figures[where] = figures.get(where, HotspotFigures()) + ALERT
-        await stats_store.add_hotspot_figures(conn, figures)
+    def _remember(self, changes: Changes) -> None:
+        """Keep what the committed transaction saved, for the next batches."""
+        if not self._hot.enabled:
+            return
+        self._hot.forget(
+            changes.customers_replaced | {customer for customer, _ in changes.steps_replaced}
+        )
+        self._hot.keep(
+            [
+                StoredJourney(
+                    row.state,
+                    changes.journeys_read.get(instance_key(row.state), 0) + 1,
+                    row.abandoned_at,
+                )
+                for row in changes.journeys
+            ],
+            [
+                StoredExperience(state, changes.experiences_read.get(state.customer_id, 0) + 1)
+                for state in changes.experiences
+            ],
+        )
 
 
-async def _mark_changed(
-    conn: asyncpg.Connection, products: Iterable[str], *, hotspots: bool
-) -> None:
-    await stats_store.bump_versions(
-        conn, [product_scope(p) for p in products] + ([HOTSPOTS_SCOPE] if hotspots else [])
-    )
+async def save(store: Store, changes: Changes, now: datetime, rules: FrictionRules) -> None:
+    """Every change, in an order that keeps writers of one customer safe."""
+    # Maps. The states first: their version check finds another writer of the
+    # customer before its steps could collide with ours.
+    await store.delete_journeys(changes.deleted_journeys)
+    await store.save_journeys(changes.journeys, changes.journeys_read)
+    await store.save_experiences(changes.experiences, changes.experiences_read)
+    await store.delete_steps(changes.steps_replaced, changes.customers_replaced)
+    await store.append_steps(changes.steps)
+    await store.remove_timeouts(changes.timeouts_removed)
+    await store.arm_timeouts(changes.timeouts_armed)
+    # Friction. The alerts it changes are locked and checked against what was read.
+    book = changes.alerts
+    if book.dirty:
+        dirty = {book.alerts[handle].key for handle in book.dirty}
+        ids = [a.id for a in changes.alerts_read if a.id is not None]
+        found = await store.lock_alerts(dirty, ids)
+        if sorted(found, key=_alert_id) != sorted(changes.alerts_read, key=_alert_id):
+            raise ConcurrentMapUpdate("alerts changed since this batch read them")
+        await store.save_alerts(book, now)
+    await store.record_firings(changes.firings, rules.systemic_window)
+    await store.save_friction(changes.friction, changes.timers)
+    # Figures, then what changed for the API's ETags.
+    await store.add_touch_figures(changes.touch_figures)
+    hotspots = dict(changes.hotspots)
+    if changes.alerts_at:
+        places = await store.hotspot_keys(changes.alerts_at)
+        for event_id in changes.alerts_at:
+            if event_id in places:
+                key = places[event_id]
+                hotspots[key] = hotspots.get(key, HotspotFigures()) + ALERT
+    await store.add_hotspot_figures(hotspots)
+    scopes = [product_scope(p) for p in changes.products]
+    await store.bump_versions(scopes + ([HOTSPOTS_SCOPE] if hotspots else []))
+
+
+def _alert_id(alert: Alert) -> int:
+    return alert.id or 0

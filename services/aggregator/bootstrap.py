@@ -9,16 +9,16 @@ from services.aggregator.batch import BatchProcessor
 from services.aggregator.consumer import Aggregator
 from services.aggregator.dead_letters import DeadLetterSink, KafkaDeadLetters, TableDeadLetters
 from services.aggregator.dispatcher import Dispatcher
-from services.aggregator.friction_step import FrictionStep
 from services.aggregator.hot_state import HotStates
-from services.aggregator.maps_step import MapsStep
 from services.aggregator.notifiers.registry import build_notifiers
 from services.aggregator.runner import AggregatorRunner, FatalHandler
+from services.aggregator.store import PostgresDatabase
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
 from shared.db.component import database_component
 from shared.db.engine import create_engine
 from shared.db.presence import AggregatorPresence
+from shared.domain.batch import BatchPolicy
 from shared.log.interface import EventLogReader
 from shared.log.kafka_reader import KafkaLogReader
 from shared.log.kafka_topics import ensure_log_topics
@@ -50,28 +50,28 @@ def build_dead_letters(settings: Settings) -> DeadLetterSink:
     return TableDeadLetters()
 
 
+def batch_policy(settings: Settings) -> BatchPolicy:
+    return BatchPolicy(
+        settings.stage_model.catalogue(),
+        settings.inactivity_window,
+        settings.rules,
+        settings.rules.negative_sentiment_max,
+    )
+
+
 def build_processor(
     settings: Settings, *, engine: AsyncEngine, dead_letters: DeadLetterSink, topic: str
 ) -> BatchProcessor:
-    catalogue = settings.stage_model.catalogue()
-    friction = FrictionStep(
-        settings.rules,
-        catalogue,
+    database = PostgresDatabase(
+        engine,
+        dead_letters,
+        group_id=settings.consumer_group,
+        topic=topic,
         notifiers=settings.notifiers,
         base_url=settings.base_url,
     )
     return BatchProcessor(
-        engine,
-        MapsStep(
-            catalogue,
-            settings.inactivity_window,
-            HotStates(settings.aggregator_hot_customers),
-        ),
-        friction,
-        dead_letters,
-        negative_sentiment_max=settings.rules.negative_sentiment_max,
-        group_id=settings.consumer_group,
-        topic=topic,
+        database, batch_policy(settings), HotStates(settings.aggregator_hot_customers), dead_letters
     )
 
 

@@ -20,11 +20,11 @@ from tenacity import (
 
 from services.aggregator.batch import BatchOutcome, BatchProcessor
 from services.aggregator.decode import Decoded, Poison, decode
-from services.aggregator.friction_step import Triggered
 from services.aggregator.poison_guard import PoisonGuard
 from shared.clock import Clock
 from shared.db.errors import is_data_error
 from shared.db.offsets import StaleConsumer
+from shared.domain.batch import Triggered
 from shared.log.interface import EventLogReader, LogBatch
 from shared.metrics import Metrics
 from shared.transient import is_transient

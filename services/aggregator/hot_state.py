@@ -27,14 +27,7 @@ from dataclasses import dataclass, field
 
 from cachetools import LRUCache
 
-from services.aggregator.store import JourneyKey, StoredJourney
-from shared.domain.experience import ExperienceState
-
-
-@dataclass(frozen=True, slots=True)
-class StoredExperience:
-    state: ExperienceState
-    version: int
+from shared.domain.stored import JourneyKey, StoredExperience, StoredJourney
 
 
 @dataclass(slots=True)

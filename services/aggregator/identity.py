@@ -14,9 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-import asyncpg
-
-from shared.db.locks import IDENTITY_LOCKS, advisory_locks
+from services.aggregator.store import Store
 from shared.domain.touchpoint import Touchpoint
 
 logger = logging.getLogger(__name__)
@@ -48,23 +46,18 @@ def _links(touchpoints: Sequence[Touchpoint]) -> list[tuple[str, str, str]]:
     ]
 
 
-async def resolve(conn: asyncpg.Connection, touchpoints: Sequence[Touchpoint]) -> Resolution:
+async def resolve(store: Store, touchpoints: Sequence[Touchpoint]) -> Resolution:
     links = _links(touchpoints)
     anonymous = {t.anonymous_id for t in touchpoints if not t.identified and t.anonymous_id}
     anonymous |= {anon for anon, _, _ in links}
     if not anonymous:
         return Resolution(list(touchpoints))
     if links:
-        # One linker per anonymous id at a time (their events may be on another partition).
-        await conn.execute(advisory_locks(IDENTITY_LOCKS), sorted({anon for anon, _, _ in links}))
-    rows = await conn.fetch(
-        "SELECT anonymous_id, customer_id FROM identities WHERE anonymous_id = ANY($1::text[])",
-        sorted(anonymous),
-    )
-    known_links = {row["anonymous_id"]: row["customer_id"] for row in rows}
+        await store.lock_links({anon for anon, _, _ in links})
+    known_links = await store.links(anonymous)
     resolution = Resolution([])
     if links:
-        await _link(conn, links, known_links, touchpoints, resolution)
+        await _link(store, links, known_links, touchpoints, resolution)
     resolution.touchpoints = [
         t
         if t.identified or t.anonymous_id is None
@@ -75,19 +68,13 @@ async def resolve(conn: asyncpg.Connection, touchpoints: Sequence[Touchpoint]) -
 
 
 async def _link(
-    conn: asyncpg.Connection,
+    store: Store,
     links: list[tuple[str, str, str]],
     known_links: dict[str, str],
     touchpoints: Sequence[Touchpoint],
     resolution: Resolution,
 ) -> None:
-    candidates = sorted({anon for anon, _, _ in links})
-    customers = await conn.fetch(
-        "SELECT DISTINCT customer_id FROM touchpoints "
-        "WHERE customer_id = ANY($1::text[]) AND identified",
-        candidates,
-    )
-    known_customers = {row["customer_id"] for row in customers}
+    known_customers = await store.identified({anon for anon, _, _ in links})
     known_customers |= {t.customer_id for t in touchpoints if t.identified}
     for anon, customer, event_id in links:
         current = known_links.get(anon)
@@ -100,19 +87,7 @@ async def _link(
         else:
             known_links[anon] = customer
             resolution.linked[anon] = customer
-            await conn.execute(
-                "INSERT INTO identities (anonymous_id, customer_id, linked_at, event_id) "
-                "VALUES ($1, $2, now(), $3)",
-                anon,
-                customer,
-                event_id,
-            )
-            await conn.execute(
-                "UPDATE touchpoints SET customer_id = $2 "
-                "WHERE anonymous_id = $1 AND NOT identified AND customer_id = $1",
-                anon,
-                customer,
-            )
+            await store.link(anon, customer, event_id)
             continue
         resolution.refused.append(reason)
         logger.warning("identity merge refused: %s", reason, extra={"event_id": event_id})

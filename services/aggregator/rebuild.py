@@ -9,15 +9,17 @@ from the stored alerts. Run it with the aggregators stopped; it is one transacti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.aggregator import stats_store, store, timeouts
-from services.aggregator.maps_step import MapsStep
+from services.aggregator.batch import save
+from services.aggregator.dead_letters import TableDeadLetters
+from services.aggregator.sql import rebuild as rebuild_sql
+from services.aggregator.store import PostgresStore
 from shared.db.data_versions import HOTSPOTS_SCOPE, product_scope
 from shared.db.engine import driver_connection
+from shared.domain.batch import BatchPolicy, Snapshot, Work, expire_due, rebuild_customers
 from shared.domain.experience_stats import (
     ALERT,
     HotspotFigures,
@@ -25,7 +27,6 @@ from shared.domain.experience_stats import (
     hotspot_key,
     touchpoint_figures,
 )
-from shared.domain.stages import StageCatalogue
 
 # Customers rebuilt per step, to bound memory.
 CUSTOMERS_PER_STEP = 500
@@ -39,79 +40,56 @@ class RebuildReport:
 
 
 async def rebuild_maps(
-    engine: AsyncEngine,
-    catalogue: StageCatalogue,
-    *,
-    window: timedelta,
-    negative_sentiment_max: float,
-    group_id: str,
-    event_time_floor: datetime,
+    engine: AsyncEngine, policy: BatchPolicy, *, group_id: str, event_time_floor: datetime
 ) -> RebuildReport:
     """`event_time_floor` is the wall clock minus the allowed lateness: idle aggregators
     treat it as every partition's watermark, so journeys past it count as abandoned."""
-    maps = MapsStep(catalogue, window)
+    rules = policy.rules
     async with engine.begin() as sa_conn:
         conn = await driver_connection(sa_conn)
-        # Keep which partition owns each customer, for the re-armed journey timeouts.
-        partition_of: dict[str, int] = {
-            r["customer_id"]: r["partition"]
-            for r in await conn.fetch(
-                "SELECT customer_id, partition FROM timers UNION "
-                "SELECT customer_id, partition FROM journey_timeouts"
-            )
-        }
-        await conn.execute(
-            "TRUNCATE journeys, journey_steps, journey_timeouts, experiences, touch_stats, "
-            "hotspot_stats"
+        store = PostgresStore(
+            conn, TableDeadLetters(), group_id=group_id, topic="", notifiers=(), base_url=""
         )
-        customers = [r[0] for r in await conn.fetch("SELECT DISTINCT customer_id FROM touchpoints")]
+        # Keep which partition owns each customer, for the re-armed journey timeouts.
+        partition_of = await rebuild_sql.customer_partitions(conn)
+        await rebuild_sql.clear_maps(conn)
+        customers = await rebuild_sql.customers(conn)
         hotspots: dict[HotspotKey, HotspotFigures] = {}
         touchpoints = 0
         for start in range(0, len(customers), CUSTOMERS_PER_STEP):
             chunk = customers[start : start + CUSTOMERS_PER_STEP]
-            await maps.on_batch(
-                conn, [], rebuild=set(chunk), retired=set(), partition_of=partition_of
-            )
-            for history in (await store.customer_touchpoints(conn, chunk)).values():
+            histories = await store.customer_touchpoints(chunk)
+            snapshot = Snapshot(customer_histories=histories)
+            work = Work(rebuild=frozenset(chunk), home=partition_of)
+            await save(store, rebuild_customers(snapshot, work, policy), event_time_floor, rules)
+            for history in histories.values():
                 touchpoints += len(history)
                 for touchpoint in history:
                     key = hotspot_key(touchpoint)
                     hotspots[key] = hotspots.get(key, HotspotFigures()) + touchpoint_figures(
-                        touchpoint, negative_sentiment_max
+                        touchpoint, policy.negative_sentiment_max
                     )
-        for key in await _alert_keys(conn):
-            hotspots[key] = hotspots.get(key, HotspotFigures()) + ALERT
-        await stats_store.add_hotspot_figures(conn, hotspots)
-        stored = {
-            r["partition"]: r["watermark"]
-            for r in await conn.fetch(
-                "SELECT partition, watermark FROM consumer_offsets "
-                "WHERE group_id = $1 AND watermark IS NOT NULL",
-                group_id,
-            )
-        }
-        armed = [r[0] for r in await conn.fetch("SELECT DISTINCT partition FROM journey_timeouts")]
+        firsts = await rebuild_sql.alert_first_touchpoints(conn)
+        places = await store.hotspot_keys(set(firsts))
+        for first in firsts:
+            if first in places:
+                hotspots[places[first]] = hotspots.get(places[first], HotspotFigures()) + ALERT
+        await store.add_hotspot_figures(hotspots)
+        stored = await rebuild_sql.watermarks(conn, group_id)
+        armed = await rebuild_sql.armed_partitions(conn)
         watermarks = {
             p: max(event_time_floor, stored.get(p, event_time_floor))
             for p in stored.keys() | set(armed)
         }
-        while await timeouts.any_due(conn, watermarks):
-            await maps.expire(conn, watermarks)
-        products = [r[0] for r in await conn.fetch("SELECT DISTINCT product_id FROM journeys")]
-        await stats_store.bump_versions(
-            conn, [product_scope(p) for p in products] + [HOTSPOTS_SCOPE]
-        )
-        journeys = await conn.fetchval("SELECT count(*) FROM journeys")
+        while due := await store.due_timeouts(watermarks, policy.expired_per_batch):
+            snapshot = Snapshot(
+                due=due,
+                due_journeys=await store.journey_instances(
+                    (t.customer_id, t.product_id, t.instance) for t in due
+                ),
+            )
+            await save(store, expire_due(snapshot, watermarks, policy), event_time_floor, rules)
+        products = await rebuild_sql.journey_products(conn)
+        await store.bump_versions([product_scope(p) for p in products] + [HOTSPOTS_SCOPE])
+        journeys = await rebuild_sql.journey_count(conn)
     return RebuildReport(len(customers), journeys, touchpoints)
-
-
-async def _alert_keys(conn: asyncpg.Connection) -> list[HotspotKey]:
-    """Where each stored alert counts: the touchpoint that opened it."""
-    firsts = [
-        r[0]
-        for r in await conn.fetch(
-            "SELECT touchpoints->>0 FROM alerts WHERE jsonb_array_length(touchpoints) > 0"
-        )
-    ]
-    keys = await store.hotspot_keys(conn, set(firsts))
-    return [keys[first] for first in firsts if first in keys]

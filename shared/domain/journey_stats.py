@@ -17,6 +17,8 @@ from shared.domain.stages import StageCatalogue
 
 TouchKey = tuple[date, str, str]  # cohort day (the journey's start, UTC), type, channel
 
+ProductTouchKey = tuple[str, date, str, str]  # product, cohort day, type, channel
+
 
 @dataclass(frozen=True, slots=True)
 class TouchFigures:

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.aggregator.bootstrap import batch_policy
 from services.aggregator.rebuild import rebuild_maps
 from shared.config import Settings
 from shared.db.engine import driver_connection
@@ -152,9 +153,7 @@ async def test_incremental_figures_equal_a_recomputation(
         incremental = await snapshot(engine)
         await rebuild_maps(
             engine,
-            config.stage_model.catalogue(),
-            window=WINDOW,
-            negative_sentiment_max=config.rules.negative_sentiment_max,
+            batch_policy(config),
             group_id="g",
             event_time_floor=now - config.rules.allowed_lateness,
         )

@@ -14,7 +14,7 @@ from services.aggregator.batch import BatchProcessor
 from services.aggregator.bootstrap import build_processor
 from services.aggregator.dead_letters import TableDeadLetters
 from services.aggregator.decode import decode, to_touchpoint
-from services.aggregator.store import ConcurrentMapUpdate
+from services.aggregator.errors import ConcurrentMapUpdate
 from shared.clock import SystemClock
 from shared.config import Settings
 from shared.db.offsets import load_offsets

@@ -10,13 +10,13 @@ import orjson
 from alembic import command
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.aggregator import store
-from services.aggregator.store import JourneyRow
+from services.aggregator.sql import maps as map_sql
 from shared.db.engine import driver_connection
 from shared.db.migrate import alembic_config
 from shared.domain import experience, journey
 from shared.domain.journey_stats import funnel_facts
 from shared.domain.stages import DEFAULT_CATALOGUE
+from shared.domain.stored import JourneyRow
 from tests.support.embedded import Running, running_embedded
 from tests.support.legacy import legacy_experience_doc, legacy_journey_doc
 from tests.support.polling import eventually
@@ -121,10 +121,10 @@ async def test_a_database_from_before_bounded_states_keeps_its_maps_and_goes_on(
     try:
         async with engine.begin() as sa_conn:
             conn = await driver_connection(sa_conn)
-            await store.insert_touchpoints(conn, history)
+            await map_sql.insert_touchpoints(conn, history)
             facts = funnel_facts(path.state, DEFAULT_CATALOGUE)
-            await store.save_journeys(conn, [JourneyRow(path.state, None, facts)], {})
-            await store.save_experiences(conn, [summary], {})
+            await map_sql.save_journeys(conn, [JourneyRow(path.state, None, facts)], {})
+            await map_sql.save_experiences(conn, [summary], {})
             old_journey = legacy_journey_doc(path)
             old_experience = legacy_experience_doc(summary, history, DEFAULT_CATALOGUE)
             await conn.execute("UPDATE journeys SET state = $1::jsonb", _json(old_journey))

@@ -8,8 +8,9 @@ import random
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db.engine import create_engine
-from shared.db.offsets import StaleConsumer, advance_offsets, load_offsets
+from services.aggregator.sql import offsets
+from shared.db.engine import create_engine, driver_connection
+from shared.db.offsets import StaleConsumer, load_offsets
 from shared.log.interface import LogEntry, LogUnavailable
 from shared.log.postgres import PostgresLogReader, PostgresLogWriter
 from tests.support.tcp_proxy import TcpProxy, connector_for, via_proxy
@@ -100,11 +101,13 @@ async def test_concurrent_appends_never_let_the_reader_skip_or_repeat(
 async def test_offsets_only_advance_from_where_the_reader_started(engine: AsyncEngine) -> None:
     assert await load_offsets(engine, "g", "t", [0, 1]) == {0: -1, 1: -1}
     async with engine.begin() as conn:
-        await advance_offsets(conn, "g", "t", {0: -1, 1: -1}, {0: 10, 1: -1})
+        await offsets.advance(
+            await driver_connection(conn), "g", "t", {0: -1, 1: -1}, {0: 10, 1: -1}, {}
+        )
 
     with pytest.raises(StaleConsumer, match=r"t\[0\] moved past -1"):
         async with engine.begin() as conn:
-            await advance_offsets(conn, "g", "t", {0: -1}, {0: 20})
+            await offsets.advance(await driver_connection(conn), "g", "t", {0: -1}, {0: 20}, {})
 
     assert await load_offsets(engine, "g", "t", [0, 1]) == {0: 10, 1: -1}
 

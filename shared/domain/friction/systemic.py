@@ -79,6 +79,29 @@ class FiringCount:
     customers: int
 
 
+def count_firings(
+    remembered: Sequence[Firing], new: Sequence[Firing], window: timedelta
+) -> list[FiringCount]:
+    """For each new firing, the distinct customers of its rule and product in the
+    window ending at it, and at every later firing a window holds it in too (a late
+    firing completes those windows)."""
+    by_key: dict[tuple[str, str], list[Firing]] = {}
+    for firing in [*remembered, *new]:
+        by_key.setdefault((firing.rule, firing.product_id), []).append(firing)
+    news: dict[tuple[str, str], set[datetime]] = {}
+    for firing in new:
+        news.setdefault((firing.rule, firing.product_id), set()).add(firing.at)
+    return [
+        FiringCount(rule, product, at, customers)
+        for (rule, product), ats in sorted(news.items())
+        for at, customers in distinct_customers_in_windows(
+            by_key[(rule, product)],
+            windows_holding(ats, by_key[(rule, product)], window),
+            window,
+        ).items()
+    ]
+
+
 def firings(raises: list[Raise]) -> list[Firing]:
     """The firings that count towards systemic friction (product-level, not systemic)."""
     return [

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from services.aggregator.hot_state import HotStates, StoredExperience
-from services.aggregator.store import StoredJourney
+from services.aggregator.hot_state import HotStates
 from shared.domain.experience import ExperienceState
 from shared.domain.journey import JourneyState
+from shared.domain.stored import StoredExperience, StoredJourney
 
 
 def journey(customer: str, product: str, instance: int, version: int = 1) -> StoredJourney:

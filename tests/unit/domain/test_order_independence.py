@@ -8,10 +8,10 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.aggregator.maps import fold
 from shared.db.state_json import experience_to_json, journey_to_json
 from shared.domain import experience, journey
 from shared.domain.experience import ExperienceState
+from shared.domain.fold import fold
 from shared.domain.instances import build_instances
 from shared.domain.journey import JourneyState, JourneyStep
 from shared.domain.stages import DEFAULT_CATALOGUE

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -11,16 +10,11 @@ import orjson
 
 from shared.db.state_json import friction_from_json, friction_to_json
 from shared.db.touchpoint_rows import TOUCHPOINT_COLUMNS, touchpoint_from_row
-from shared.domain.friction.config import SYSTEMIC_FRICTION
-from shared.domain.friction.engine import FrictionEngine
 from shared.domain.friction.evidence import EvidenceKey, EvidenceRange
-from shared.domain.friction.systemic import (
-    Firing,
-    FiringCount,
-    distinct_customers_in_windows,
-    windows_holding,
-)
-from shared.domain.friction.timers import Timer, TimerAction
+from shared.domain.friction.state import CustomerFriction
+from shared.domain.friction.systemic import Firing
+from shared.domain.friction.timers import Timer, TimerAction, TimerBook
+from shared.domain.touchpoint import Touchpoint
 
 # How far behind the newest firing of its rule and product a late firing still counts
 # towards systemic friction.
@@ -44,14 +38,13 @@ def _timer(row: asyncpg.Record) -> Timer:
     )
 
 
-async def load_timers(
+async def timers(
     conn: asyncpg.Connection,
-    engine: FrictionEngine,
     *,
     partitions: Sequence[int],
     due_by: datetime | None,
     customers: Iterable[str] = (),
-) -> None:
+) -> list[Timer]:
     """Timers of these partitions that are due by `due_by` or belong to `customers`."""
     # Two indexed lookups: an OR of them would scan the whole table. The customers are
     # joined, not matched with `= ANY`: on a table not yet analysed PostgreSQL chose a
@@ -65,8 +58,7 @@ async def load_timers(
         due_by,
         list(customers),
     )
-    for row in rows:
-        engine.timers.load(_timer(row))
+    return [_timer(row) for row in rows]
 
 
 async def next_due(conn: asyncpg.Connection, partitions: Sequence[int]) -> datetime | None:
@@ -76,24 +68,13 @@ async def next_due(conn: asyncpg.Connection, partitions: Sequence[int]) -> datet
     return due
 
 
-async def has_active_systemic(conn: asyncpg.Connection) -> bool:
-    return bool(
-        await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM alerts WHERE rule = $1 AND status <> 'resolved')",
-            SYSTEMIC_FRICTION,
-        )
-    )
-
-
-async def load_evidence(
-    conn: asyncpg.Connection,
-    engine: FrictionEngine,
-    needs: Mapping[EvidenceKey, EvidenceRange],
-) -> None:
+async def evidence(
+    conn: asyncpg.Connection, needs: Mapping[EvidenceKey, EvidenceRange]
+) -> list[Touchpoint]:
     """The stored events the rules count or that clear them: per customer and type, in
     the range of event time the rules need."""
     if not needs:
-        return
+        return []
     rows = await conn.fetch(
         f"SELECT {TOUCHPOINT_COLUMNS} FROM touchpoints JOIN unnest($1::text[], $2::text[], "
         "$3::timestamptz[], $4::timestamptz[]) AS r(who, kind, low, high) "
@@ -104,31 +85,30 @@ async def load_evidence(
         [r.low for r in needs.values()],
         [r.high for r in needs.values()],
     )
-    engine.evidence.add(touchpoint_from_row(row) for row in rows)
+    return [touchpoint_from_row(row) for row in rows]
 
 
-async def load_customers(
-    conn: asyncpg.Connection, engine: FrictionEngine, customers: Iterable[str]
-) -> None:
+async def memory(conn: asyncpg.Connection, customers: Iterable[str]) -> dict[str, CustomerFriction]:
+    """The rules' memory of these customers."""
     rows = await conn.fetch(
         "SELECT state FROM friction_state WHERE customer_id = ANY($1::text[])", list(customers)
     )
-    for row in rows:
-        state = friction_from_json(row["state"])
-        engine.customers[state.customer_id] = state
+    states = [friction_from_json(row["state"]) for row in rows]
+    return {state.customer_id: state for state in states}
 
 
-async def save(conn: asyncpg.Connection, engine: FrictionEngine) -> None:
+async def save(
+    conn: asyncpg.Connection, memory: Mapping[str, CustomerFriction], book: TimerBook
+) -> None:
     """Customer memory, then timers: armed ones upserted, removed ones deleted."""
-    if engine.customers:
+    if memory:
         await conn.execute(
             "INSERT INTO friction_state (customer_id, state) "
             "SELECT * FROM unnest($1::text[], $2::jsonb[]) "
             "ON CONFLICT (customer_id) DO UPDATE SET state = EXCLUDED.state",
-            list(engine.customers),
-            [orjson.dumps(friction_to_json(s)).decode() for s in engine.customers.values()],
+            list(memory),
+            [orjson.dumps(friction_to_json(s)).decode() for s in memory.values()],
         )
-    book = engine.timers
     gone = sorted(book.removed - book.armed)
     if gone:
         await conn.execute("DELETE FROM timers WHERE key = ANY($1::text[])", gone)
@@ -152,12 +132,22 @@ async def save(conn: asyncpg.Connection, engine: FrictionEngine) -> None:
         )
 
 
-async def count_firings(
+async def firings(conn: asyncpg.Connection, products: Iterable[str]) -> list[Firing]:
+    """The remembered firings of these products' rules (see `record_firings`)."""
+    rows = await conn.fetch(
+        "SELECT rule, product_id, customer_id, at FROM rule_firings "
+        "WHERE product_id = ANY($1::text[])",
+        sorted(set(products)),
+    )
+    return [Firing(r["rule"], r["product_id"], r["customer_id"], r["at"]) for r in rows]
+
+
+async def record_firings(
     conn: asyncpg.Connection, firings: Sequence[Firing], window: timedelta
-) -> list[FiringCount]:
-    """Record the firings; for each, count the distinct customers in the window up to it."""
+) -> None:
+    """Remember new firings; forget those too old to count with the newest any more."""
     if not firings:
-        return []
+        return
     await conn.execute(
         "INSERT INTO rule_firings (rule, product_id, customer_id, at) "
         "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])",
@@ -166,39 +156,11 @@ async def count_firings(
         [f.customer_id for f in firings],
         [f.at for f in firings],
     )
-    news = sorted({(f.rule, f.product_id, f.at) for f in firings})
-    # The stored firings that can share a window with a new one: a window ending at a
-    # later firing counts a new one too, however late it arrived.
-    rows = await conn.fetch(
-        "SELECT f.rule, f.product_id, f.customer_id, f.at FROM rule_firings f "
-        "JOIN (SELECT rule, product_id, min(at) - $4::interval AS low, "
-        " max(at) + $4::interval AS high "
-        " FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS w(rule, product_id, at) "
-        " GROUP BY rule, product_id) b ON f.rule = b.rule AND f.product_id = b.product_id "
-        "AND f.at BETWEEN b.low AND b.high",
-        [rule for rule, _, _ in news],
-        [product for _, product, _ in news],
-        [at for _, _, at in news],
-        window,
-    )
-    stored: dict[tuple[str, str], list[Firing]] = defaultdict(list)
-    for row in rows:
-        stored[(row["rule"], row["product_id"])].append(
-            Firing(row["rule"], row["product_id"], row["customer_id"], row["at"])
-        )
-    wanted: dict[tuple[str, str], list[datetime]] = defaultdict(list)
-    for rule, product, at in news:
-        wanted[(rule, product)].append(at)
-    counts = [
-        FiringCount(rule, product, at, customers)
-        for (rule, product), ats in wanted.items()
-        for at, customers in distinct_customers_in_windows(
-            stored[(rule, product)], windows_holding(ats, stored[(rule, product)], window), window
-        ).items()
-    ]
-    # Firings a day (or two windows) older than the newest can no longer count: one
-    # bound per rule and product, since a bound per firing made the delete quadratic.
-    newest = {key: max(ats) for key, ats in wanted.items()}
+    newest: dict[tuple[str, str], datetime] = {}
+    for f in firings:
+        key = (f.rule, f.product_id)
+        newest[key] = max(f.at, newest.get(key, f.at))
+    # One bound per rule and product: a bound per firing made the delete quadratic.
     await conn.execute(
         "DELETE FROM rule_firings f USING (SELECT * FROM unnest($1::text[], $2::text[], "
         "$3::timestamptz[])) AS w(rule, product_id, at) WHERE f.rule = w.rule "
@@ -208,4 +170,3 @@ async def count_firings(
         list(newest.values()),
         max(2 * window, FIRING_MEMORY),
     )
-    return counts

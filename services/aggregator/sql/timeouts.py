@@ -10,19 +10,11 @@ bounce).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-
-@dataclass(frozen=True, slots=True)
-class Timeout:
-    customer_id: str
-    product_id: str
-    instance: int
-    partition: int
-    due_at: datetime
+from shared.domain.stored import Timeout
 
 
 async def arm(conn: asyncpg.Connection, timeouts: Iterable[Timeout]) -> None:
@@ -53,21 +45,20 @@ async def disarm(conn: asyncpg.Connection, keys: Iterable[tuple[str, str]]) -> N
         )
 
 
-async def take_due(
+async def due(
     conn: asyncpg.Connection, watermarks: Mapping[int, datetime], limit: int
 ) -> list[Timeout]:
-    """Remove and return the earliest `limit` timeouts of these partitions that their
-    watermark passed. The rest wait for the next batch or tick, so a cohort timing out
-    at once never loads all its journeys in one transaction."""
+    """The earliest `limit` timeouts of these partitions that their watermark passed.
+    The rest wait for the next batch or tick, so a cohort timing out at once never
+    loads all its journeys in one transaction."""
     if not watermarks:
         return []
     rows = await conn.fetch(
-        "DELETE FROM journey_timeouts WHERE (customer_id, product_id) IN ("
-        " SELECT t.customer_id, t.product_id FROM journey_timeouts t "
-        " JOIN unnest($1::int[], $2::timestamptz[]) AS w(partition, watermark) "
-        " ON t.partition = w.partition AND t.due_at <= w.watermark "
-        " ORDER BY t.due_at LIMIT $3) "
-        "RETURNING customer_id, product_id, instance, partition, due_at",
+        "SELECT t.customer_id, t.product_id, t.instance, t.partition, t.due_at "
+        "FROM journey_timeouts t "
+        "JOIN unnest($1::int[], $2::timestamptz[]) AS w(partition, watermark) "
+        "ON t.partition = w.partition AND t.due_at <= w.watermark "
+        "ORDER BY t.due_at LIMIT $3",
         list(watermarks),
         list(watermarks.values()),
         limit,

@@ -18,14 +18,8 @@ from shared.domain.experience import ExperienceState
 from shared.domain.instances import opens_new_instance
 from shared.domain.journey import JourneyState, JourneyStep
 from shared.domain.stages import StageCatalogue
+from shared.domain.stored import InstanceKey, JourneyKey, instance_key
 from shared.domain.touchpoint import Touchpoint
-
-JourneyKey = tuple[str, str]  # customer, product
-InstanceKey = tuple[str, str, int]  # customer, product, instance
-
-
-def instance_key(state: JourneyState) -> InstanceKey:
-    return (state.customer_id, state.product_id, state.instance)
 
 
 @dataclass(slots=True)
@@ -42,6 +36,24 @@ class MapUpdate:
 
 def journey_keys(touchpoints: Iterable[Touchpoint]) -> set[JourneyKey]:
     return {(t.customer_id, t.product_id) for t in touchpoints if t.product_id is not None}
+
+
+def late_journeys(
+    touchpoints: Iterable[Touchpoint],
+    latest: Mapping[JourneyKey, JourneyState],
+    catalogue: StageCatalogue,
+) -> set[JourneyKey]:
+    """The journeys `fold` will list for a rebuild: their earliest new touchpoint does
+    not come after what they have seen (the later ones then all do)."""
+    earliest: dict[JourneyKey, Touchpoint] = {}
+    for touchpoint in sorted(touchpoints, key=catalogue.order_key, reverse=True):
+        if touchpoint.product_id is not None:
+            earliest[(touchpoint.customer_id, touchpoint.product_id)] = touchpoint
+    return {
+        key
+        for key, touchpoint in earliest.items()
+        if key in latest and not journey.is_next(latest[key], touchpoint, catalogue)
+    }
 
 
 def fold(

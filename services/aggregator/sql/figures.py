@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
-from datetime import date
 from typing import Any
 
 import asyncpg
 
 from shared.domain.experience_stats import HotspotFigures, HotspotKey
-from shared.domain.journey_stats import TouchFigures
-
-ProductTouchKey = tuple[str, date, str, str]  # product, cohort day, type, channel
+from shared.domain.journey_stats import ProductTouchKey, TouchFigures
 
 
 async def _add_sums(
