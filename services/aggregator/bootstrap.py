@@ -12,7 +12,7 @@ from services.aggregator.dispatcher import Dispatcher
 from services.aggregator.hot_state import HotStates
 from services.aggregator.notifiers.registry import build_notifiers
 from services.aggregator.runner import AggregatorRunner, FatalHandler
-from services.aggregator.store import PostgresDatabase
+from services.aggregator.store import PostgresDatabase, StoreWiring
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
 from shared.db.component import database_component
@@ -62,8 +62,7 @@ def batch_policy(settings: Settings) -> BatchPolicy:
 def build_processor(
     settings: Settings, *, engine: AsyncEngine, dead_letters: DeadLetterSink, topic: str
 ) -> BatchProcessor:
-    database = PostgresDatabase(
-        engine,
+    wiring = StoreWiring(
         dead_letters,
         group_id=settings.consumer_group,
         topic=topic,
@@ -71,7 +70,10 @@ def build_processor(
         base_url=settings.base_url,
     )
     return BatchProcessor(
-        database, batch_policy(settings), HotStates(settings.aggregator_hot_customers), dead_letters
+        PostgresDatabase(engine, wiring),
+        batch_policy(settings),
+        HotStates(settings.aggregator_hot_customers),
+        dead_letters,
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.aggregator.batch import save
 from services.aggregator.dead_letters import TableDeadLetters
 from services.aggregator.sql import rebuild as rebuild_sql
-from services.aggregator.store import PostgresStore
+from services.aggregator.store import PostgresStore, StoreWiring
 from shared.db.data_versions import HOTSPOTS_SCOPE, product_scope
 from shared.db.engine import driver_connection
 from shared.domain.batch import BatchPolicy, Snapshot, Work, expire_due, rebuild_customers
@@ -47,9 +47,9 @@ async def rebuild_maps(
     rules = policy.rules
     async with engine.begin() as sa_conn:
         conn = await driver_connection(sa_conn)
-        store = PostgresStore(
-            conn, TableDeadLetters(), group_id=group_id, topic="", notifiers=(), base_url=""
-        )
+        # It writes no offsets, dead letters or alerts.
+        wiring = StoreWiring(TableDeadLetters(), group_id, topic="", notifiers=(), base_url="")
+        store = PostgresStore(conn, wiring)
         # Keep which partition owns each customer, for the re-armed journey timeouts.
         partition_of = await rebuild_sql.customer_partitions(conn)
         await rebuild_sql.clear_maps(conn)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -124,62 +125,37 @@ class Database(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class StoreWiring:
+    """What the statements need besides a connection."""
+
+    dead_letters: DeadLetterSink
+    group_id: str  # whose offsets
+    topic: str
+    notifiers: Sequence[NotifierSettings]  # who gets an alert's changes
+    base_url: str  # for links in alert payloads
+
+
 class PostgresDatabase:
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        dead_letters: DeadLetterSink,
-        *,
-        group_id: str,
-        topic: str,
-        notifiers: Sequence[NotifierSettings],
-        base_url: str,
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, wiring: StoreWiring) -> None:
         self._engine = engine
-        self._dead_letters = dead_letters
-        self._group_id = group_id
-        self._topic = topic
-        self._notifiers = notifiers
-        self._base_url = base_url
+        self._wiring = wiring
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Store]:
         async with self._engine.begin() as sa_conn:
-            yield self._store(await driver_connection(sa_conn))
+            yield PostgresStore(await driver_connection(sa_conn), self._wiring)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Store]:
         async with self._engine.connect() as sa_conn:
-            yield self._store(await driver_connection(sa_conn))
-
-    def _store(self, conn: asyncpg.Connection) -> PostgresStore:
-        return PostgresStore(
-            conn,
-            self._dead_letters,
-            group_id=self._group_id,
-            topic=self._topic,
-            notifiers=self._notifiers,
-            base_url=self._base_url,
-        )
+            yield PostgresStore(await driver_connection(sa_conn), self._wiring)
 
 
 class PostgresStore:
-    def __init__(
-        self,
-        conn: asyncpg.Connection,
-        dead_letters: DeadLetterSink,
-        *,
-        group_id: str,
-        topic: str,
-        notifiers: Sequence[NotifierSettings],
-        base_url: str,
-    ) -> None:
+    def __init__(self, conn: asyncpg.Connection, wiring: StoreWiring) -> None:
         self._conn = conn
-        self._dead_letters = dead_letters
-        self._group_id = group_id
-        self._topic = topic
-        self._notifiers = notifiers
-        self._base_url = base_url
+        self._wiring = wiring
 
     async def lock_links(self, anonymous_ids: Iterable[str]) -> None:
         await identities.lock(self._conn, anonymous_ids)
@@ -202,8 +178,9 @@ class PostgresStore:
     async def watermarks(
         self, positions: Mapping[int, int], *, lock: bool = False
     ) -> dict[int, datetime]:
+        wiring = self._wiring
         return await offsets.watermarks(
-            self._conn, self._group_id, self._topic, positions, lock=lock
+            self._conn, wiring.group_id, wiring.topic, positions, lock=lock
         )
 
     async def latest_journeys(self, keys: Iterable[JourneyKey]) -> dict[JourneyKey, StoredJourney]:
@@ -301,7 +278,11 @@ class PostgresStore:
 
     async def save_alerts(self, book: AlertBook, now: datetime) -> None:
         await alert_store.save_book(
-            self._conn, book, notifiers=self._notifiers, base_url=self._base_url, now=now
+            self._conn,
+            book,
+            notifiers=self._wiring.notifiers,
+            base_url=self._wiring.base_url,
+            now=now,
         )
 
     async def record_firings(self, firings: Sequence[Firing], window: timedelta) -> None:
@@ -317,7 +298,7 @@ class PostgresStore:
         await figures.bump_versions(self._conn, scopes)
 
     async def keep_poison(self, poison: Sequence[Poison]) -> None:
-        await self._dead_letters.send(self._conn, poison)
+        await self._wiring.dead_letters.send(self._conn, poison)
 
     async def advance_offsets(
         self,
@@ -325,4 +306,6 @@ class PostgresStore:
         end: Mapping[int, int],
         watermarks: Mapping[int, datetime],
     ) -> None:
-        await offsets.advance(self._conn, self._group_id, self._topic, start, end, watermarks)
+        await offsets.advance(
+            self._conn, self._wiring.group_id, self._wiring.topic, start, end, watermarks
+        )
