@@ -104,7 +104,8 @@ class BatchProcessor:
                     retired=frozenset(identities.linked),
                 )
                 # 2. load, 3. apply, 4. save.
-                snapshot = await self._load(store, work, batch.start_offsets)
+                stored = await store.watermarks(batch.start_offsets)
+                snapshot = await self._load(store, work, stored)
                 changes = apply_batch(snapshot, work, now, self._policy)
                 await save(store, changes, now, self._policy.rules)
                 await store.keep_poison(decoded.poison)
@@ -142,7 +143,7 @@ class BatchProcessor:
                 stored = await store.watermarks(positions, lock=True)
                 reached = {p: max(stored.get(p, now - lateness), now - lateness) for p in positions}
                 work = Work(advance=reached)
-                snapshot = await self._load(store, work, positions)
+                snapshot = await self._load(store, work, stored)
                 changes = apply_batch(snapshot, work, now, self._policy)
                 await save(store, changes, now, self._policy.rules)
         except BaseException:
@@ -151,11 +152,11 @@ class BatchProcessor:
         self._remember(changes)
         return changes.triggered
 
-    async def _load(self, store: Store, work: Work, positions: Mapping[int, int]) -> Snapshot:
-        """Everything `apply_batch` reads. Each read depends only on the batch and on
-        reads above it."""
+    async def _load(self, store: Store, work: Work, watermarks: dict[int, datetime]) -> Snapshot:
+        """Everything `apply_batch` reads, given the partitions' stored watermarks.
+        Each read depends only on the batch and on reads above it."""
         catalogue, rules = self._policy.catalogue, self._policy.rules
-        snapshot = Snapshot()
+        snapshot = Snapshot(watermarks=watermarks)
         new = work.new
         folding = [t for t in new if t.customer_id not in work.rebuild]
         # Maps: the latest instance of each journey, and each customer's experience.
@@ -177,7 +178,6 @@ class BatchProcessor:
             snapshot.customer_histories = await store.customer_touchpoints(work.rebuild)
         # Friction: watermarks, timers due by them or of the batch's customers, the
         # rules' memory, and the stored events the rules count.
-        snapshot.watermarks = await store.watermarks(positions)
         marks = watermarks_after(snapshot.watermarks, work, rules.allowed_lateness)
         partitions = sorted({o.partition for o in work.stream} | set(work.advance))
         if partitions:
