@@ -24,7 +24,6 @@ from services.aggregator.errors import ConcurrentMapUpdate
 from services.aggregator.hot_state import HotStates
 from services.aggregator.store import Database, Store
 from shared.db.data_versions import HOTSPOTS_SCOPE, product_scope
-from shared.domain.alerts import Alert
 from shared.domain.batch import (
     BatchPolicy,
     Changes,
@@ -32,7 +31,9 @@ from shared.domain.batch import (
     Snapshot,
     Triggered,
     Work,
+    alert_reads,
     apply_batch,
+    settle_alerts,
     watermarks_after,
 )
 from shared.domain.experience_stats import ALERT, HotspotFigures
@@ -103,10 +104,12 @@ class BatchProcessor:
                     rebuild=frozenset(identities.rebuild),
                     retired=frozenset(identities.linked),
                 )
-                # 2. load, 3. apply, 4. save.
+                # 2. load, 3. apply, 4. settle the alerts, 5. save.
                 stored = await store.watermarks(batch.start_offsets)
                 snapshot = await self._load(store, work, stored)
-                changes = apply_batch(snapshot, work, now, self._policy)
+                changes = apply_batch(snapshot, work, self._policy)
+                if work.stream:
+                    await self._settle(store, changes, now)
                 await save(store, changes, now, self._policy.rules)
                 await store.keep_poison(decoded.poison)
                 await store.advance_offsets(
@@ -144,7 +147,8 @@ class BatchProcessor:
                 reached = {p: max(stored.get(p, now - lateness), now - lateness) for p in positions}
                 work = Work(advance=reached)
                 snapshot = await self._load(store, work, stored)
-                changes = apply_batch(snapshot, work, now, self._policy)
+                changes = apply_batch(snapshot, work, self._policy)
+                await self._settle(store, changes, now)
                 await save(store, changes, now, self._policy.rules)
         except BaseException:
             self._hot.forget_all()
@@ -186,12 +190,6 @@ class BatchProcessor:
             snapshot.friction = await store.friction_memory(acting)
             needs = evidence_needs(new, snapshot.timers, rules, catalogue)
             snapshot.evidence = await store.evidence(needs)
-            # Alerts the signals can change, and the firings systemic friction counts.
-            acting |= {t.customer_id for t in snapshot.timers}
-            products = {t.product_id for t in new} | {t.product_id for t in snapshot.timers}
-            named = {p for p in products if p is not None}
-            snapshot.alerts = await store.alerts(acting, named)
-            snapshot.firings = await store.firings(named)
             # Journeys whose timeout the watermarks pass.
             passed = {p: marks[p] for p in partitions}
             snapshot.due = await store.due_timeouts(passed, self._policy.expired_per_batch)
@@ -199,6 +197,23 @@ class BatchProcessor:
                 (t.customer_id, t.product_id, t.instance) for t in snapshot.due
             )
         return snapshot
+
+    async def _settle(self, store: Store, changes: Changes, now: datetime) -> None:
+        """The alerts the signals name, locked, with every open systemic alert and the
+        firings systemic friction counts; then the signals settle on them."""
+        reads = alert_reads(changes, self._policy)
+        locked = await store.lock_alerts(reads.keys)
+        held = {a.id for a in locked}
+        systemic = [a for a in await store.active_systemic() if a.id not in held]
+        remembered = await store.firings(reads.firings)
+        settle_alerts(changes, [*locked, *systemic], remembered, now, self._policy)
+        # A quiet systemic alert the watermark cleared was read without its lock.
+        book = changes.alerts
+        cleared = {book.alerts[h].key for h in book.dirty} - reads.keys
+        if cleared:
+            found = await store.lock_alerts(cleared)
+            if {a.id for a in found if a.active} != {a.id for a in systemic if a.key in cleared}:
+                raise ConcurrentMapUpdate("a systemic alert changed since this batch read it")
 
     def _remember(self, changes: Changes) -> None:
         """Keep what the committed transaction saved, for the next batches."""
@@ -234,15 +249,9 @@ async def save(store: Store, changes: Changes, now: datetime, rules: FrictionRul
     await store.append_steps(changes.steps)
     await store.remove_timeouts(changes.timeouts_removed)
     await store.arm_timeouts(changes.timeouts_armed)
-    # Friction. The alerts it changes are locked and checked against what was read.
-    book = changes.alerts
-    if book.dirty:
-        dirty = {book.alerts[handle].key for handle in book.dirty}
-        ids = [a.id for a in changes.alerts_read if a.id is not None]
-        found = await store.lock_alerts(dirty, ids)
-        if sorted(found, key=_alert_id) != sorted(changes.alerts_read, key=_alert_id):
-            raise ConcurrentMapUpdate("alerts changed since this batch read them")
-        await store.save_alerts(book, now)
+    # Friction: the alerts (locked when read), their firings, the rules' memory.
+    if changes.alerts.dirty:
+        await store.save_alerts(changes.alerts, now)
     await store.record_firings(changes.firings, rules.systemic_window)
     await store.save_friction(changes.friction, changes.timers)
     # Figures, then what changed for the API's ETags.
@@ -257,7 +266,3 @@ async def save(store: Store, changes: Changes, now: datetime, rules: FrictionRul
     await store.add_hotspot_figures(hotspots)
     scopes = [product_scope(p) for p in changes.products]
     await store.bump_versions(scopes + ([HOTSPOTS_SCOPE] if hotspots else []))
-
-
-def _alert_id(alert: Alert) -> int:
-    return alert.id or 0

@@ -79,8 +79,14 @@ class Store(Protocol):
     async def due_timeouts(
         self, watermarks: Mapping[int, datetime], limit: int
     ) -> list[Timeout]: ...
-    async def alerts(self, customers: Iterable[str], products: Iterable[str]) -> list[Alert]: ...
-    async def firings(self, products: Iterable[str]) -> list[Firing]: ...
+    async def lock_alerts(self, keys: Iterable[str]) -> list[Alert]:
+        """The active and the last resolved alert of each key, locked until commit."""
+        ...
+
+    async def active_systemic(self) -> list[Alert]: ...
+    async def firings(
+        self, ranges: Mapping[tuple[str, str], tuple[datetime, datetime]]
+    ) -> list[Firing]: ...
     async def next_due(self, partitions: Sequence[int]) -> datetime | None: ...
     async def has_active_systemic(self) -> bool: ...
 
@@ -100,7 +106,6 @@ class Store(Protocol):
     async def save_friction(
         self, memory: Mapping[str, CustomerFriction], timers: TimerBook
     ) -> None: ...
-    async def lock_alerts(self, keys: Iterable[str], ids: Iterable[int]) -> list[Alert]: ...
     async def save_alerts(self, book: AlertBook, now: datetime) -> None: ...
     async def record_firings(self, firings: Sequence[Firing], window: timedelta) -> None: ...
     async def hotspot_keys(self, event_ids: Iterable[str]) -> dict[str, HotspotKey]: ...
@@ -224,11 +229,16 @@ class PostgresStore:
     async def due_timeouts(self, watermarks: Mapping[int, datetime], limit: int) -> list[Timeout]:
         return await timeouts.due(self._conn, watermarks, limit)
 
-    async def alerts(self, customers: Iterable[str], products: Iterable[str]) -> list[Alert]:
-        return await alerts.for_rules(self._conn, customers, products)
+    async def lock_alerts(self, keys: Iterable[str]) -> list[Alert]:
+        return await alerts.lock(self._conn, keys)
 
-    async def firings(self, products: Iterable[str]) -> list[Firing]:
-        return await friction.firings(self._conn, products)
+    async def active_systemic(self) -> list[Alert]:
+        return await alerts.active_systemic(self._conn)
+
+    async def firings(
+        self, ranges: Mapping[tuple[str, str], tuple[datetime, datetime]]
+    ) -> list[Firing]:
+        return await friction.firings(self._conn, ranges)
 
     async def next_due(self, partitions: Sequence[int]) -> datetime | None:
         due = [
@@ -272,9 +282,6 @@ class PostgresStore:
         self, memory: Mapping[str, CustomerFriction], timers: TimerBook
     ) -> None:
         await friction.save(self._conn, memory, timers)
-
-    async def lock_alerts(self, keys: Iterable[str], ids: Iterable[int]) -> list[Alert]:
-        return await alerts.lock(self._conn, keys, ids)
 
     async def save_alerts(self, book: AlertBook, now: datetime) -> None:
         await alert_store.save_book(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.db.engine import driver_connection
 from shared.errors import JourneymapError
 
 NO_OFFSET = -1
@@ -22,26 +22,21 @@ async def load_offsets(
     engine: AsyncEngine, group_id: str, topic: str, partitions: Sequence[int]
 ) -> dict[int, int]:
     """The last processed offset per partition, creating missing rows at NO_OFFSET."""
-    async with engine.begin() as conn:
+    async with engine.begin() as sa_conn:
+        conn = await driver_connection(sa_conn)
         await conn.execute(
-            text(
-                "INSERT INTO consumer_offsets (group_id, topic, partition, last_offset) "
-                "SELECT :group_id, :topic, p, :none FROM unnest(CAST(:partitions AS int[])) AS p "
-                "ON CONFLICT DO NOTHING"
-            ),
-            {
-                "group_id": group_id,
-                "topic": topic,
-                "partitions": list(partitions),
-                "none": NO_OFFSET,
-            },
+            "INSERT INTO consumer_offsets (group_id, topic, partition, last_offset) "
+            "SELECT $1, $2, p, $4 FROM unnest($3::int[]) AS p ON CONFLICT DO NOTHING",
+            group_id,
+            topic,
+            list(partitions),
+            NO_OFFSET,
         )
-        rows = await conn.execute(
-            text(
-                "SELECT partition, last_offset FROM consumer_offsets "
-                "WHERE group_id = :group_id AND topic = :topic "
-                "AND partition = ANY(CAST(:partitions AS int[]))"
-            ),
-            {"group_id": group_id, "topic": topic, "partitions": list(partitions)},
+        rows = await conn.fetch(
+            "SELECT partition, last_offset FROM consumer_offsets "
+            "WHERE group_id = $1 AND topic = $2 AND partition = ANY($3::int[])",
+            group_id,
+            topic,
+            list(partitions),
         )
-        return {int(row.partition): int(row.last_offset) for row in rows}
+        return {int(row["partition"]): int(row["last_offset"]) for row in rows}

@@ -1,14 +1,18 @@
 """A batch of touchpoints, or a timer tick, applied to what it read: pure, no I/O.
 
 `apply_batch` takes the `Snapshot` the unit of work loaded and returns the `Changes`
-to save. In order, as the log is read:
+to save, but for the alerts: those its rules' signals name are read next (exactly
+those, locked: a customer's alert history grows without bound, and a superset cost
+an event more the longer its customer had been around), and `settle_alerts` applies
+the signals to them. In order, as the log is read:
 1. maps: new touchpoints fold into their journeys and experiences; a journey that got
    a late touchpoint, and every map of a customer who absorbed an anonymous history,
    is built again from all its touchpoints; each changed journey's old contribution to
    the product figures is replaced by its new one, and its timeout re-armed;
 2. friction: the rules run over the batch in log order, advancing each partition's
-   watermark and firing the timers it passes; their signals open, fold and clear
-   alerts; the firings count towards systemic friction;
+   watermark and firing the timers it passes; their signals (settled by
+   `settle_alerts`) open, fold and clear alerts, and the firings count towards
+   systemic friction;
 3. expiry: journeys whose timeout the watermarks passed are abandoned;
 4. hotspots: the new touchpoints and the opened alerts count where they happened.
 
@@ -36,7 +40,13 @@ from shared.domain.friction.config import SYSTEMIC_FRICTION, FrictionRules
 from shared.domain.friction.engine import FrictionEngine
 from shared.domain.friction.rules import closed_stalls
 from shared.domain.friction.state import CustomerFriction
-from shared.domain.friction.systemic import Firing, count_firings, firings, systemic_signals
+from shared.domain.friction.systemic import (
+    Firing,
+    count_firings,
+    firings,
+    systemic_key,
+    systemic_signals,
+)
 from shared.domain.friction.timers import Timer, TimerBook
 from shared.domain.instances import build_instances
 from shared.domain.journey import JourneyState, JourneyStep
@@ -114,8 +124,6 @@ class Snapshot:
     # Journey timeouts the watermarks passed, with their journeys.
     due: list[Timeout] = field(default_factory=list)
     due_journeys: dict[InstanceKey, StoredJourney] = field(default_factory=dict)
-    alerts: list[Alert] = field(default_factory=list)
-    firings: list[Firing] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,20 +154,17 @@ class Changes:
     timeouts_removed: set[JourneyKey] = field(default_factory=set)
     friction: dict[str, CustomerFriction] = field(default_factory=dict)
     timers: TimerBook = field(default_factory=TimerBook)
+    signals: list[Signal] = field(default_factory=list)  # for `settle_alerts`
     alerts: AlertBook = field(default_factory=AlertBook)
-    alerts_read: list[Alert] = field(default_factory=list)
     firings: list[Firing] = field(default_factory=list)
     hotspots: dict[HotspotKey, HotspotFigures] = field(default_factory=dict)
+    places: dict[str, HotspotKey] = field(default_factory=dict)
     # Alerts opened at touchpoints the snapshot does not hold: counted where those are.
     alerts_at: list[str] = field(default_factory=list)
     products: set[str] = field(default_factory=set)  # whose figures changed
     watermarks: dict[int, datetime] = field(default_factory=dict)
     triggered: list[Triggered] = field(default_factory=list)
     rebuilt_journeys: int = 0
-
-    @property
-    def hotspots_changed(self) -> bool:
-        return bool(self.hotspots or self.alerts_at)
 
 
 def watermarks_after(
@@ -175,10 +180,10 @@ def watermarks_after(
     return marks
 
 
-def apply_batch(snapshot: Snapshot, work: Work, now: datetime, policy: BatchPolicy) -> Changes:
+def apply_batch(snapshot: Snapshot, work: Work, policy: BatchPolicy) -> Changes:
     changes = Changes(watermarks=dict(snapshot.watermarks))
     journeys = _apply_maps(snapshot, work, policy, changes)
-    _apply_friction(snapshot, work, now, policy, changes, journeys)
+    _apply_friction(snapshot, work, policy, changes, journeys)
     if work.stream or work.advance:
         _expire(snapshot, policy, changes)
     _count_hotspots(snapshot, work.new, policy, changes)
@@ -300,12 +305,12 @@ def _rearm(
 def _apply_friction(
     snapshot: Snapshot,
     work: Work,
-    now: datetime,
     policy: BatchPolicy,
     changes: Changes,
     journeys: Mapping[JourneyKey, Sequence[JourneyState]],
 ) -> None:
-    """The rules in log order; their signals to alerts; then systemic friction."""
+    """The rules in log order, the timers the watermarks pass, the stalls late events
+    reveal: their signals, for `settle_alerts`."""
     rules = policy.rules
     engine = FrictionEngine(rules, policy.catalogue)
     engine.watermarks = dict(snapshot.watermarks)
@@ -320,28 +325,66 @@ def _apply_friction(
         signals += closed_stalls(late, rules)
     for partition, watermark in sorted(work.advance.items()):
         signals += engine.advance(partition, watermark)
+    changes.signals = signals
+    changes.friction = engine.customers
+    changes.timers = engine.timers
+    changes.watermarks = dict(engine.watermarks)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertReads:
+    """What settling a batch's signals reads: the alerts of these dedup keys (every
+    active systemic alert too), and the firings of each (rule, product) in a range."""
+
+    keys: frozenset[str]
+    firings: Mapping[tuple[str, str], tuple[datetime, datetime]]
+
+
+def alert_reads(changes: Changes, policy: BatchPolicy) -> AlertReads:
+    new = firings([s for s in changes.signals if isinstance(s, Raise)])
+    window = policy.rules.systemic_window
+    ranges: dict[tuple[str, str], tuple[datetime, datetime]] = {}
+    for firing in new:
+        key = (firing.rule, firing.product_id)
+        low, high = ranges.get(key, (firing.at, firing.at))
+        ranges[key] = (min(low, firing.at), max(high, firing.at))
+    keys = {s.key for s in changes.signals}
+    keys |= {systemic_key(rule, product) for rule, product in ranges}
+    # A stored firing shares a window with a new one within a window either side.
+    return AlertReads(
+        frozenset(keys),
+        {key: (low - window, high + window) for key, (low, high) in ranges.items()},
+    )
+
+
+def settle_alerts(
+    changes: Changes,
+    alerts: Iterable[Alert],
+    remembered: Sequence[Firing],
+    now: datetime,
+    policy: BatchPolicy,
+) -> None:
+    """Apply the batch's signals to the alerts `alert_reads` named, then systemic
+    friction over the firings; fills in the alerts, firings, triggered and alert
+    hotspots of `changes`."""
+    rules = policy.rules
     book = AlertBook()
-    for alert in snapshot.alerts:
+    for alert in alerts:
         book.load(alert)
     history_before = now - rules.page_within
-    for signal in signals:
+    for signal in changes.signals:
         book.apply(signal, rules.cooldown, history_before)
-    changes.firings = firings([s for s in signals if isinstance(s, Raise)])
-    counts = count_firings(snapshot.firings, changes.firings, rules.systemic_window)
+    changes.firings = firings([s for s in changes.signals if isinstance(s, Raise)])
+    counts = count_firings(remembered, changes.firings, rules.systemic_window)
     systemic = {
         key: book.alerts[handle]
         for key, handle in book.active.items()
         if book.alerts[handle].rule == SYSTEMIC_FRICTION
     }
-    furthest = max(engine.watermarks.values(), default=None)
+    furthest = max(changes.watermarks.values(), default=None)
     for signal in systemic_signals(counts, systemic, furthest, rules):
         book.apply(signal, rules.cooldown, history_before)
     changes.alerts = book
-    dirty = {book.alerts[handle].key for handle in book.dirty}
-    changes.alerts_read = [a for a in snapshot.alerts if a.key in dirty]
-    changes.friction = engine.customers
-    changes.timers = engine.timers
-    changes.watermarks = dict(engine.watermarks)
     changes.triggered = [
         Triggered(
             n.alert.rule,
@@ -352,6 +395,14 @@ def _apply_friction(
         for n in book.notifications
         if n.change is Change.TRIGGERED
     ]
+    for opened in changes.triggered:
+        if opened.touchpoint is None:
+            continue
+        where = changes.places.get(opened.touchpoint)
+        if where is None:
+            changes.alerts_at.append(opened.touchpoint)
+        else:
+            changes.hotspots[where] = changes.hotspots.get(where, HotspotFigures()) + ALERT
 
 
 def _expire(snapshot: Snapshot, policy: BatchPolicy, changes: Changes) -> None:
@@ -419,17 +470,8 @@ def _count_hotspots(
         changes.hotspots[key] = changes.hotspots.get(key, HotspotFigures()) + touchpoint_figures(
             touchpoint, policy.negative_sentiment_max
         )
-    known = {t.event_id: t for t in snapshot.evidence}
-    known.update((t.event_id, t) for t in new)
-    for alert in changes.triggered:
-        if alert.touchpoint is None:
-            continue
-        where = known.get(alert.touchpoint)
-        if where is None:
-            changes.alerts_at.append(alert.touchpoint)
-            continue
-        key = hotspot_key(where)
-        changes.hotspots[key] = changes.hotspots.get(key, HotspotFigures()) + ALERT
+    # Where an alert the signals open counts, if it opens at a touchpoint held here.
+    changes.places = {t.event_id: hotspot_key(t) for t in [*snapshot.evidence, *new]}
 
 
 def _row(state: JourneyState, over: bool, policy: BatchPolicy) -> JourneyRow:

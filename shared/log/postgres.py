@@ -16,7 +16,6 @@ from collections import deque
 from collections.abc import Sequence
 
 import asyncpg
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db.engine import driver_connection
@@ -240,6 +239,7 @@ class PostgresLogReader:
         ]
 
     async def lag(self) -> dict[int, int]:
-        async with self._engine.connect() as conn:
-            head = await conn.scalar(text("SELECT position FROM event_log_head WHERE id = 1"))
+        async with self._engine.connect() as sa_conn:
+            conn = await driver_connection(sa_conn)
+            head = await conn.fetchval("SELECT position FROM event_log_head WHERE id = 1")
         return {PARTITION: max(0, int(head) - (self._next_after or 0))}

@@ -193,20 +193,26 @@ class MemoryStore:
         ]
         return sorted(due, key=lambda t: t.due_at)[:limit]
 
-    async def alerts(self, customers: Iterable[str], products: Iterable[str]) -> list[Alert]:
-        whose, which = set(customers), set(products)
+    async def lock_alerts(self, keys: Iterable[str]) -> list[Alert]:
+        wanted = set(keys)
         found: dict[tuple[str, bool], Alert] = {}
         for alert in sorted(self.t.alerts.values(), key=lambda a: a.id or 0):
-            systemic = alert.customer_id is None and alert.rule == "systemic_friction"
-            if alert.customer_id in whose or (
-                systemic and (alert.active or alert.product_id in which)
-            ):
+            if alert.key in wanted:
                 found[(alert.key, alert.active)] = alert  # the latest of each
         return list(found.values())
 
-    async def firings(self, products: Iterable[str]) -> list[Firing]:
-        which = set(products)
-        return [f for f in self.t.firings if f.product_id in which]
+    async def active_systemic(self) -> list[Alert]:
+        return [a for a in self.t.alerts.values() if a.active and a.rule == "systemic_friction"]
+
+    async def firings(
+        self, ranges: Mapping[tuple[str, str], tuple[datetime, datetime]]
+    ) -> list[Firing]:
+        return [
+            f
+            for f in self.t.firings
+            if (bounds := ranges.get((f.rule, f.product_id))) is not None
+            and bounds[0] <= f.at <= bounds[1]
+        ]
 
     async def next_due(self, partitions: Sequence[int]) -> datetime | None:
         due = [t.due_at for t in self.t.timers.values() if t.partition in partitions]
@@ -271,14 +277,6 @@ class MemoryStore:
         for key in timers.removed - timers.armed:
             self.t.timers.pop(key, None)
         self.t.timers.update((k, timers.pending[k]) for k in timers.armed if k in timers.pending)
-
-    async def lock_alerts(self, keys: Iterable[str], ids: Iterable[int]) -> list[Alert]:
-        wanted, named = set(keys), set(ids)
-        return [
-            a
-            for a in self.t.alerts.values()
-            if a.key in wanted and (a.active or (a.id is not None and a.id in named))
-        ]
 
     async def save_alerts(self, book: AlertBook, now: datetime) -> None:
         for handle in sorted(book.dirty):

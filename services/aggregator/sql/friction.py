@@ -132,12 +132,22 @@ async def save(
         )
 
 
-async def firings(conn: asyncpg.Connection, products: Iterable[str]) -> list[Firing]:
-    """The remembered firings of these products' rules (see `record_firings`)."""
+async def firings(
+    conn: asyncpg.Connection, ranges: Mapping[tuple[str, str], tuple[datetime, datetime]]
+) -> list[Firing]:
+    """The remembered firings of each (rule, product) within its range of time."""
+    if not ranges:
+        return []
+    keys = sorted(ranges)
     rows = await conn.fetch(
-        "SELECT rule, product_id, customer_id, at FROM rule_firings "
-        "WHERE product_id = ANY($1::text[])",
-        sorted(set(products)),
+        "SELECT f.rule, f.product_id, f.customer_id, f.at FROM rule_firings f "
+        "JOIN unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) "
+        "AS r(rule, product_id, low, high) ON f.rule = r.rule "
+        "AND f.product_id = r.product_id AND f.at BETWEEN r.low AND r.high",
+        [rule for rule, _ in keys],
+        [product for _, product in keys],
+        [ranges[key][0] for key in keys],
+        [ranges[key][1] for key in keys],
     )
     return [Firing(r["rule"], r["product_id"], r["customer_id"], r["at"]) for r in rows]
 

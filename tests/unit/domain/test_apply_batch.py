@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -10,8 +10,18 @@ import pytest
 
 from shared.config import Settings
 from shared.domain import experience, journey
-from shared.domain.batch import BatchPolicy, Changes, Observed, Snapshot, Work, apply_batch
-from shared.domain.friction.systemic import Firing
+from shared.domain.alerts import dedup_key
+from shared.domain.batch import (
+    BatchPolicy,
+    Changes,
+    Observed,
+    Snapshot,
+    Work,
+    alert_reads,
+    apply_batch,
+    settle_alerts,
+)
+from shared.domain.friction.systemic import Firing, systemic_key
 from shared.domain.stages import DEFAULT_CATALOGUE
 from shared.domain.stored import StoredExperience, StoredJourney, Timeout
 from shared.domain.touchpoint import Touchpoint
@@ -45,6 +55,7 @@ class Case:
     snapshot: Callable[[], Snapshot]
     work: Work
     check: Callable[[Changes], None]
+    firings: Sequence[Firing] = ()  # remembered, for systemic friction
 
 
 def opens_a_journey(changes: Changes) -> None:
@@ -119,13 +130,9 @@ def snapshot_history() -> list[Touchpoint]:
     return [touch("product_view", 0), touch("add_to_cart", 10)]
 
 
-def abandoned_by_nine_others() -> Snapshot:
-    return Snapshot(
-        firings=[
-            Firing("checkout_abandoned", "p1", f"other-{n}", T0 + timedelta(minutes=n))
-            for n in range(9)
-        ]
-    )
+NINE_OTHERS = [
+    Firing("checkout_abandoned", "p1", f"other-{n}", T0 + timedelta(minutes=n)) for n in range(9)
+]
 
 
 def opens_a_systemic_alert(changes: Changes) -> None:
@@ -206,9 +213,10 @@ CASES = [
     ),
     Case(
         "a tenth customer abandoning checkout opens a systemic alert",
-        abandoned_by_nine_others,
+        Snapshot,
         fresh(touch("checkout_started", 0), LATE_VIEW),
         opens_a_systemic_alert,
+        firings=NINE_OTHERS,
     ),
     Case(
         "a customer who absorbed a visitor is rebuilt whole",
@@ -231,4 +239,21 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_apply_batch(case: Case) -> None:
-    case.check(apply_batch(case.snapshot(), case.work, NOW, POLICY))
+    changes = apply_batch(case.snapshot(), case.work, POLICY)
+    settle_alerts(changes, [], case.firings, NOW, POLICY)
+    case.check(changes)
+
+
+def test_the_alert_reads_are_the_keys_the_signals_name_and_the_firings_near_them() -> None:
+    changes = apply_batch(Snapshot(), fresh(touch("checkout_started", 0), LATE_VIEW), POLICY)
+    reads = alert_reads(changes, POLICY)
+    due = T0 + POLICY.rules.checkout_abandon_after
+    assert reads.keys == {
+        dedup_key("checkout_abandoned", "c1", "p1"),
+        systemic_key("checkout_abandoned", "p1"),
+        # Progress clears any stall of the journey.
+        dedup_key("stage_stalled", "c1", "p1"),
+        dedup_key("stage_stalled", "c2", "p1"),
+    }
+    window = POLICY.rules.systemic_window
+    assert reads.firings == {("checkout_abandoned", "p1"): (due - window, due + window)}
