@@ -24,6 +24,7 @@ from services.aggregator.errors import ConcurrentMapUpdate
 from services.aggregator.hot_state import HotStates
 from services.aggregator.store import Database, Store
 from shared.db.data_versions import HOTSPOTS_SCOPE, product_scope
+from shared.domain.alerts import Alert
 from shared.domain.batch import (
     BatchPolicy,
     Changes,
@@ -191,8 +192,7 @@ class BatchProcessor:
             needs = evidence_needs(new, snapshot.timers, rules, catalogue)
             snapshot.evidence = await store.evidence(needs)
             # Journeys whose timeout the watermarks pass.
-            passed = {p: marks[p] for p in partitions}
-            snapshot.due = await store.due_timeouts(passed, self._policy.expired_per_batch)
+            snapshot.due = await store.due_timeouts(marks, self._policy.expired_per_batch)
             snapshot.due_journeys = await store.journey_instances(
                 (t.customer_id, t.product_id, t.instance) for t in snapshot.due
             )
@@ -211,8 +211,9 @@ class BatchProcessor:
         book = changes.alerts
         cleared = {book.alerts[h].key for h in book.dirty} - reads.keys
         if cleared:
-            found = await store.lock_alerts(cleared)
-            if {a.id for a in found if a.active} != {a.id for a in systemic if a.key in cleared}:
+            found = [a for a in await store.lock_alerts(cleared) if a.active]
+            read = [a for a in systemic if a.key in cleared]
+            if sorted(found, key=_alert_id) != sorted(read, key=_alert_id):
                 raise ConcurrentMapUpdate("a systemic alert changed since this batch read it")
 
     def _remember(self, changes: Changes) -> None:
@@ -248,6 +249,7 @@ async def save(store: Store, changes: Changes, now: datetime, rules: FrictionRul
     await store.delete_steps(changes.steps_replaced, changes.customers_replaced)
     await store.append_steps(changes.steps)
     await store.remove_timeouts(changes.timeouts_removed)
+    await store.take_timeouts(changes.timeouts_taken)
     await store.arm_timeouts(changes.timeouts_armed)
     # Friction: the alerts (locked when read), their firings, the rules' memory.
     if changes.alerts.dirty:
@@ -266,3 +268,7 @@ async def save(store: Store, changes: Changes, now: datetime, rules: FrictionRul
     await store.add_hotspot_figures(hotspots)
     scopes = [product_scope(p) for p in changes.products]
     await store.bump_versions(scopes + ([HOTSPOTS_SCOPE] if hotspots else []))
+
+
+def _alert_id(alert: Alert) -> int:
+    return alert.id or 0

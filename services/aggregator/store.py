@@ -102,6 +102,7 @@ class Store(Protocol):
     async def append_steps(self, steps: Mapping[InstanceKey, Sequence[JourneyStep]]) -> None: ...
     async def add_touch_figures(self, changes: Mapping[ProductTouchKey, TouchFigures]) -> None: ...
     async def remove_timeouts(self, keys: Iterable[JourneyKey]) -> None: ...
+    async def take_timeouts(self, taken: Iterable[Timeout]) -> None: ...
     async def arm_timeouts(self, armed: Iterable[Timeout]) -> None: ...
     async def save_friction(
         self, memory: Mapping[str, CustomerFriction], timers: TimerBook
@@ -274,6 +275,9 @@ class PostgresStore:
 
     async def remove_timeouts(self, keys: Iterable[JourneyKey]) -> None:
         await timeouts.disarm(self._conn, keys)
+
+    async def take_timeouts(self, taken: Iterable[Timeout]) -> None:
+        await timeouts.take(self._conn, taken)
 
     async def arm_timeouts(self, armed: Iterable[Timeout]) -> None:
         await timeouts.arm(self._conn, armed)

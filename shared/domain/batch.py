@@ -152,6 +152,8 @@ class Changes:
     touch_figures: dict[ProductTouchKey, TouchFigures] = field(default_factory=dict)
     timeouts_armed: list[Timeout] = field(default_factory=list)
     timeouts_removed: set[JourneyKey] = field(default_factory=set)
+    # Stored timeouts taken: removed only as read (another writer may re-arm one).
+    timeouts_taken: list[Timeout] = field(default_factory=list)
     friction: dict[str, CustomerFriction] = field(default_factory=dict)
     timers: TimerBook = field(default_factory=TimerBook)
     signals: list[Signal] = field(default_factory=list)  # for `settle_alerts`
@@ -408,7 +410,9 @@ def settle_alerts(
 def _expire(snapshot: Snapshot, policy: BatchPolicy, changes: Changes) -> None:
     """Abandon the latest journeys whose timeout the partition's watermark passed.
 
-    The batch's own timeouts replace the stored ones of their journeys.
+    The batch's own timeouts replace the stored ones of their journeys. A stored
+    timeout is taken even when its journey is no longer due by it (the journey moved
+    on since): the journey's own timeout replaced it, or will.
     """
     marks = changes.watermarks
     replaced = changes.timeouts_removed | {
@@ -424,7 +428,10 @@ def _expire(snapshot: Snapshot, policy: BatchPolicy, changes: Changes) -> None:
     rows = {instance_key(row.state): i for i, row in enumerate(changes.journeys)}
     for timeout in taken:
         key = (timeout.customer_id, timeout.product_id, timeout.instance)
-        changes.timeouts_removed.add(key[:2])
+        if key[:2] in replaced:
+            changes.timeouts_removed.add(key[:2])
+        else:
+            changes.timeouts_taken.append(timeout)
         if key in rows:
             row = changes.journeys[rows[key]]
             state, abandoned_at = row.state, row.abandoned_at

@@ -1,7 +1,9 @@
 """The aggregator's tables in memory: a fake `Database` for tests of the batch path.
 
 A transaction works on a copy of the tables and publishes it only if its block ends
-without error, so a failed batch leaves nothing behind, as in PostgreSQL.
+without error, so a failed batch leaves nothing behind, as in PostgreSQL. There are no
+locks: transactions must not overlap, so concurrency (two writers, a person's
+acknowledgement) is tested on PostgreSQL, not here.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import copy
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from services.aggregator.decode import Poison
 from services.aggregator.errors import ConcurrentMapUpdate
@@ -20,7 +22,7 @@ from shared.domain.experience import ExperienceState
 from shared.domain.experience_stats import HotspotFigures, HotspotKey, hotspot_key
 from shared.domain.friction.evidence import EvidenceKey, EvidenceRange
 from shared.domain.friction.state import CustomerFriction
-from shared.domain.friction.systemic import Firing
+from shared.domain.friction.systemic import FIRING_MEMORY, Firing
 from shared.domain.friction.timers import Timer, TimerBook
 from shared.domain.journey import JourneyStep
 from shared.domain.journey_stats import ProductTouchKey, TouchFigures
@@ -84,6 +86,11 @@ def _by_customer(
     return found
 
 
+def _resolve_order(alert: Alert) -> tuple[datetime, int]:
+    """Oldest first, so the last of each key wins: by resolve time, then id."""
+    return (alert.resolved_at or datetime.min.replace(tzinfo=UTC), alert.id or 0)
+
+
 class MemoryStore:
     def __init__(self, tables: Tables) -> None:
         self.t = tables
@@ -99,6 +106,7 @@ class MemoryStore:
         return {t.customer_id for t in self.t.touchpoints.values() if t.identified} & wanted
 
     async def link(self, anonymous_id: str, customer: str, event_id: str) -> None:
+        assert anonymous_id not in self.t.identities, f"{anonymous_id} is linked already"
         self.t.identities[anonymous_id] = customer
         for key, t in self.t.touchpoints.items():
             if (
@@ -122,7 +130,8 @@ class MemoryStore:
         self, positions: Mapping[int, int], *, lock: bool = False
     ) -> dict[int, datetime]:
         for partition, offset in positions.items():
-            if lock and self.t.offsets.get(partition, -1) != offset:
+            stored = self.t.offsets.get(partition, offset)
+            if lock and stored != offset:
                 raise StaleConsumer(f"partition {partition} moved past {offset}")
         return {p: self.t.watermarks[p] for p in positions if p in self.t.watermarks}
 
@@ -194,11 +203,12 @@ class MemoryStore:
         return sorted(due, key=lambda t: t.due_at)[:limit]
 
     async def lock_alerts(self, keys: Iterable[str]) -> list[Alert]:
+        """The active alert and the last resolved one (latest resolve, then id) of each key."""
         wanted = set(keys)
         found: dict[tuple[str, bool], Alert] = {}
-        for alert in sorted(self.t.alerts.values(), key=lambda a: a.id or 0):
+        for alert in sorted(self.t.alerts.values(), key=_resolve_order):
             if alert.key in wanted:
-                found[(alert.key, alert.active)] = alert  # the latest of each
+                found[(alert.key, alert.active)] = alert
         return list(found.values())
 
     async def active_systemic(self) -> list[Alert]:
@@ -267,6 +277,12 @@ class MemoryStore:
         for key in keys:
             self.t.timeouts.pop(key, None)
 
+    async def take_timeouts(self, taken: Iterable[Timeout]) -> None:
+        for timeout in taken:
+            key = (timeout.customer_id, timeout.product_id)
+            if key in self.t.timeouts and self.t.timeouts[key].due_at == timeout.due_at:
+                del self.t.timeouts[key]
+
     async def arm_timeouts(self, armed: Iterable[Timeout]) -> None:
         self.t.timeouts.update(((t.customer_id, t.product_id), t) for t in armed)
 
@@ -292,6 +308,16 @@ class MemoryStore:
 
     async def record_firings(self, firings: Sequence[Firing], window: timedelta) -> None:
         self.t.firings += firings
+        newest: dict[tuple[str, str], datetime] = {}
+        for f in firings:
+            newest[(f.rule, f.product_id)] = max(f.at, newest.get((f.rule, f.product_id), f.at))
+        memory = max(2 * window, FIRING_MEMORY)
+        self.t.firings = [
+            f
+            for f in self.t.firings
+            if (f.rule, f.product_id) not in newest
+            or f.at >= newest[(f.rule, f.product_id)] - memory
+        ]
 
     async def hotspot_keys(self, event_ids: Iterable[str]) -> dict[str, HotspotKey]:
         held = self.t.touchpoints
@@ -315,6 +341,8 @@ class MemoryStore:
         watermarks: Mapping[int, datetime],
     ) -> None:
         for partition, offset in end.items():
+            if offset == start[partition]:
+                continue
             if self.t.offsets.get(partition, -1) != start[partition]:
                 raise StaleConsumer(f"partition {partition} moved past {start[partition]}")
             self.t.offsets[partition] = offset

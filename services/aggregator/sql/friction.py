@@ -12,13 +12,9 @@ from shared.db.state_json import friction_from_json, friction_to_json
 from shared.db.touchpoint_rows import TOUCHPOINT_COLUMNS, touchpoint_from_row
 from shared.domain.friction.evidence import EvidenceKey, EvidenceRange
 from shared.domain.friction.state import CustomerFriction
-from shared.domain.friction.systemic import Firing
+from shared.domain.friction.systemic import FIRING_MEMORY, Firing
 from shared.domain.friction.timers import Timer, TimerAction, TimerBook
 from shared.domain.touchpoint import Touchpoint
-
-# How far behind the newest firing of its rule and product a late firing still counts
-# towards systemic friction.
-FIRING_MEMORY = timedelta(days=1)
 
 _TIMER_COLUMNS = (
     "key, partition, due_at, rule, action, customer_id, product_id, touchpoints, detail"

@@ -69,6 +69,20 @@ async def due(
     ]
 
 
+async def take(conn: asyncpg.Connection, taken: Iterable[Timeout]) -> None:
+    """Remove these timeouts, each only while it is still due when it was read: a
+    writer that re-armed one since keeps its own."""
+    rows = list(taken)
+    if rows:
+        await conn.execute(
+            "DELETE FROM journey_timeouts WHERE (customer_id, product_id, due_at) IN "
+            "(SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]))",
+            [t.customer_id for t in rows],
+            [t.product_id for t in rows],
+            [t.due_at for t in rows],
+        )
+
+
 async def any_due(conn: asyncpg.Connection, watermarks: Mapping[int, datetime]) -> bool:
     return bool(
         await conn.fetchval(

@@ -20,6 +20,10 @@ from shared.domain.friction import config
 from shared.domain.friction.config import FrictionRules
 from shared.durations import human_duration
 
+# How far behind the newest firing of its rule and product a late firing still counts
+# towards systemic friction.
+FIRING_MEMORY = timedelta(days=1)
+
 
 @dataclass(frozen=True, slots=True)
 class Firing:

@@ -7,6 +7,8 @@ tables: maps, steps, figures, hotspots, alerts, timers, dead letters and offsets
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
@@ -19,12 +21,13 @@ from services.aggregator.errors import ConcurrentMapUpdate
 from services.aggregator.hot_state import HotStates
 from shared.config import Settings
 from shared.db.state_json import experience_to_json, journey_to_json
-from shared.domain.alerts import Change
+from shared.domain.alerts import Alert, AlertStatus, Change, Severity, acknowledge
+from shared.domain.friction.systemic import systemic_key
 from shared.domain.stored import StoredExperience
 from shared.log.interface import LogBatch, LogRecord
 from shared.schemas.log_event import LogEvent
 from tests.support.events import T0, log_event, random_events
-from tests.support.memory_store import MemoryDatabase, Tables
+from tests.support.memory_store import MemoryDatabase, MemoryStore, Tables
 
 NOW = T0 + timedelta(days=1)
 
@@ -130,3 +133,52 @@ async def test_a_failed_save_leaves_nothing_and_the_retry_counts_once() -> None:
     await batches.process(second, decode(second.records), NOW)
     assert database.tables.offsets == {0: len(records) - 1}
     assert len(database.tables.touchpoints) == len(records) - 1
+
+
+class AcknowledgedMeanwhile(MemoryDatabase):
+    """A person acknowledges alert 1 after the batch read it, before it relocks it."""
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[MemoryStore]:
+        async with super().transaction() as store:
+            yield _AcknowledgingStore(store.t)
+
+
+class _AcknowledgingStore(MemoryStore):
+    async def lock_alerts(self, keys: Iterable[str]) -> list[Alert]:
+        wanted = set(keys)
+        alert = self.t.alerts[1]
+        if alert.key in wanted and alert.acknowledged_by is None:
+            self.t.alerts[1] = acknowledge(alert, "ana", None, NOW).alert
+        return await super().lock_alerts(wanted)
+
+
+async def test_a_quiet_systemic_alert_acknowledged_meanwhile_is_cleared_on_a_retry() -> None:
+    database = AcknowledgedMeanwhile()
+    quiet = Alert(
+        key=systemic_key("error_touchpoint", "p9"),
+        rule="systemic_friction",
+        customer_id=None,
+        product_id="p9",  # no event of the batch names it: read without its lock
+        severity=Severity.CRITICAL,
+        status=AlertStatus.OPEN,
+        summary="error_touchpoint widespread",
+        first_seen=T0,
+        last_seen=T0,
+        scope="error_touchpoint",
+        id=1,
+    )
+    database.tables.alerts[1] = quiet
+    batches = processor(database, hot=0)
+    records = the_log()
+    batch = LogBatch(records, {0: -1})
+
+    with pytest.raises(ConcurrentMapUpdate):
+        await batches.process(batch, decode(batch.records), NOW)
+    assert database.tables.alerts[1] == quiet  # nothing saved
+
+    # The retry reads the acknowledged alert, and clears it as it now is.
+    database.tables.alerts[1] = acknowledge(quiet, "ana", None, NOW).alert
+    await batches.process(batch, decode(batch.records), NOW)
+    cleared = database.tables.alerts[1]
+    assert (cleared.status, cleared.acknowledged_by) == (AlertStatus.RESOLVED, "ana")

@@ -100,9 +100,15 @@ def abandons_the_due_journey(changes: Changes) -> None:
     [row] = changes.journeys
     assert row.abandoned_at == T0 + WINDOW
     assert changes.journeys_read == {("c1", "p1", 0): 4}
-    assert ("c1", "p1") in changes.timeouts_removed
+    assert changes.timeouts_taken == [Timeout("c1", "p1", 0, 0, T0 + WINDOW)]
     assert changes.products == {"p1"}
     assert sum(f.bounced for f in changes.touch_figures.values()) == 1
+
+
+def takes_the_timeout_as_read(changes: Changes) -> None:
+    assert changes.journeys == []
+    assert changes.timeouts_taken == [Timeout("c1", "p1", 0, 0, T0 + WINDOW)]
+    assert changes.timeouts_removed == set()
 
 
 def opens_a_checkout_alert(changes: Changes) -> None:
@@ -204,6 +210,26 @@ CASES = [
         ),
         Work(advance={0: T0 + WINDOW + timedelta(minutes=1)}),
         abandons_the_due_journey,
+    ),
+    Case(
+        "a due timeout whose journey moved on since abandons nothing",
+        lambda: Snapshot(
+            due=[Timeout("c1", "p1", 0, 0, T0 + WINDOW)],
+            due_journeys={
+                ("c1", "p1", 0): StoredJourney(
+                    journey.build(
+                        "c1",
+                        "p1",
+                        [touch("product_view", 0), touch("add_to_cart", 60)],
+                        DEFAULT_CATALOGUE,
+                    ),
+                    5,
+                    None,
+                )
+            },
+        ),
+        Work(advance={0: T0 + WINDOW + timedelta(minutes=1)}),
+        takes_the_timeout_as_read,
     ),
     Case(
         "a checkout the watermark passes unpaid opens an alert",
