@@ -6,7 +6,7 @@ resolving). Every function runs inside the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,6 @@ import asyncpg
 import orjson
 
 from shared.config import NotifierSettings
-from shared.db.locks import ALERT_LOCKS, advisory_locks
 from shared.domain.alerts import Alert, AlertBook, AlertStatus, Change, Severity, Transition
 from shared.schemas.alert_event import AlertEvent, alert_view
 
@@ -49,32 +48,6 @@ def alert_from_row(row: asyncpg.Record) -> Alert:
         suppressed=row["suppressed"],
         backfill=row["backfill"],
     )
-
-
-async def load_book(conn: asyncpg.Connection, keys: Iterable[str]) -> AlertBook:
-    """The active alert and the last resolved one of each key, locked for this transaction."""
-    wanted = sorted(set(keys))
-    book = AlertBook()
-    if not wanted:
-        return book
-    # Serialise writers of the same keys (systemic alerts span partitions).
-    await conn.execute(advisory_locks(ALERT_LOCKS), wanted)
-    rows = await conn.fetch(
-        f"SELECT DISTINCT ON (dedup_key, status = 'resolved') {ALERT_COLUMNS} FROM alerts "
-        "WHERE dedup_key = ANY($1::text[]) "
-        "ORDER BY dedup_key, status = 'resolved', resolved_at DESC NULLS FIRST, id DESC",
-        wanted,
-    )
-    for row in rows:
-        book.load(alert_from_row(row))
-    return book
-
-
-async def active_alerts(conn: asyncpg.Connection, rule: str) -> list[Alert]:
-    rows = await conn.fetch(
-        f"SELECT {ALERT_COLUMNS} FROM alerts WHERE rule = $1 AND status <> 'resolved'", rule
-    )
-    return [alert_from_row(row) for row in rows]
 
 
 async def save_book(

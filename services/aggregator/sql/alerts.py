@@ -26,11 +26,16 @@ async def lock(conn: asyncpg.Connection, keys: Iterable[str]) -> list[Alert]:
     if not wanted:
         return []
     await conn.execute(advisory_locks(ALERT_LOCKS), wanted)
+    # Two index lookups per key (its open alert, its latest resolve): a key's
+    # resolved alerts pile up over the years, and reading them all cost an event more
+    # the longer its customer had been around.
     rows = await conn.fetch(
         f"SELECT {ALERT_COLUMNS} FROM alerts WHERE id IN ("
-        " SELECT DISTINCT ON (dedup_key, status = 'resolved') id FROM alerts"
-        " WHERE dedup_key = ANY($1::text[])"
-        " ORDER BY dedup_key, status = 'resolved', resolved_at DESC NULLS FIRST, id DESC) "
+        " SELECT a.id FROM unnest($1::text[]) AS k(key) CROSS JOIN LATERAL ("
+        "  (SELECT id FROM alerts WHERE dedup_key = k.key AND status <> 'resolved' LIMIT 1)"
+        "  UNION ALL"
+        "  (SELECT id FROM alerts WHERE dedup_key = k.key AND status = 'resolved'"
+        "   ORDER BY resolved_at DESC, id DESC LIMIT 1)) AS a) "
         "ORDER BY id FOR UPDATE",
         wanted,
     )
