@@ -105,6 +105,16 @@ def abandons_the_due_journey(changes: Changes) -> None:
     assert sum(f.bounced for f in changes.touch_figures.values()) == 1
 
 
+def due_at_window(*touchpoints: Touchpoint) -> Snapshot:
+    """c1's journey with p1, built from `touchpoints`, and its stored timeout of a
+    window after the first of them, due."""
+    state = journey.build("c1", "p1", touchpoints, DEFAULT_CATALOGUE)
+    return Snapshot(
+        due=[Timeout("c1", "p1", 0, 0, T0 + WINDOW)],
+        due_journeys={("c1", "p1", 0): StoredJourney(state, 4, None)},
+    )
+
+
 def takes_the_timeout_as_read(changes: Changes) -> None:
     assert changes.journeys == []
     assert changes.timeouts_taken == [Timeout("c1", "p1", 0, 0, T0 + WINDOW)]
@@ -198,36 +208,14 @@ CASES = [
     ),
     Case(
         "a timeout the tick passes abandons its journey",
-        lambda: Snapshot(
-            due=[Timeout("c1", "p1", 0, 0, T0 + WINDOW)],
-            due_journeys={
-                ("c1", "p1", 0): StoredJourney(
-                    journey.build("c1", "p1", [touch("product_view", 0)], DEFAULT_CATALOGUE),
-                    4,
-                    None,
-                )
-            },
-        ),
+        lambda: due_at_window(touch("product_view", 0)),
         Work(advance={0: T0 + WINDOW + timedelta(minutes=1)}),
         abandons_the_due_journey,
     ),
     Case(
         "a due timeout whose journey moved on since abandons nothing",
-        lambda: Snapshot(
-            due=[Timeout("c1", "p1", 0, 0, T0 + WINDOW)],
-            due_journeys={
-                ("c1", "p1", 0): StoredJourney(
-                    journey.build(
-                        "c1",
-                        "p1",
-                        [touch("product_view", 0), touch("add_to_cart", 60)],
-                        DEFAULT_CATALOGUE,
-                    ),
-                    5,
-                    None,
-                )
-            },
-        ),
+        # Read before the journey's later event moved its timeout on.
+        lambda: due_at_window(touch("product_view", 0), touch("add_to_cart", 60)),
         Work(advance={0: T0 + WINDOW + timedelta(minutes=1)}),
         takes_the_timeout_as_read,
     ),
