@@ -110,7 +110,7 @@ class BatchProcessor:
                 snapshot = await self._load(store, work, stored)
                 changes = apply_batch(snapshot, work, self._policy)
                 if work.stream:
-                    await self._settle(store, changes, now)
+                    await self._settle(store, changes, [*snapshot.evidence, *work.new], now)
                 await save(store, changes, now, self._policy.rules)
                 await store.keep_poison(decoded.poison)
                 await store.advance_offsets(
@@ -149,7 +149,7 @@ class BatchProcessor:
                 work = Work(advance=reached)
                 snapshot = await self._load(store, work, stored)
                 changes = apply_batch(snapshot, work, self._policy)
-                await self._settle(store, changes, now)
+                await self._settle(store, changes, [*snapshot.evidence, *work.new], now)
                 await save(store, changes, now, self._policy.rules)
         except BaseException:
             self._hot.forget_all()
@@ -198,15 +198,17 @@ class BatchProcessor:
             )
         return snapshot
 
-    async def _settle(self, store: Store, changes: Changes, now: datetime) -> None:
+    async def _settle(
+        self, store: Store, changes: Changes, held: list[Touchpoint], now: datetime
+    ) -> None:
         """The alerts the signals name, locked, with every open systemic alert and the
         firings systemic friction counts; then the signals settle on them."""
         reads = alert_reads(changes, self._policy)
         locked = await store.lock_alerts(reads.keys)
-        held = {a.id for a in locked}
-        systemic = [a for a in await store.active_systemic() if a.id not in held]
+        ids = {a.id for a in locked}
+        systemic = [a for a in await store.active_systemic() if a.id not in ids]
         remembered = await store.firings(reads.firings)
-        settle_alerts(changes, [*locked, *systemic], remembered, now, self._policy)
+        settle_alerts(changes, [*locked, *systemic], remembered, held, now, self._policy)
         # A quiet systemic alert the watermark cleared was read without its lock.
         book = changes.alerts
         cleared = {book.alerts[h].key for h in book.dirty} - reads.keys

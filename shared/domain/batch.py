@@ -160,7 +160,6 @@ class Changes:
     alerts: AlertBook = field(default_factory=AlertBook)
     firings: list[Firing] = field(default_factory=list)
     hotspots: dict[HotspotKey, HotspotFigures] = field(default_factory=dict)
-    places: dict[str, HotspotKey] = field(default_factory=dict)
     # Alerts opened at touchpoints the snapshot does not hold: counted where those are.
     alerts_at: list[str] = field(default_factory=list)
     products: set[str] = field(default_factory=set)  # whose figures changed
@@ -188,7 +187,7 @@ def apply_batch(snapshot: Snapshot, work: Work, policy: BatchPolicy) -> Changes:
     _apply_friction(snapshot, work, policy, changes, journeys)
     if work.stream or work.advance:
         _expire(snapshot, policy, changes)
-    _count_hotspots(snapshot, work.new, policy, changes)
+    _count_hotspots(work.new, policy, changes)
     return changes
 
 
@@ -363,12 +362,14 @@ def settle_alerts(
     changes: Changes,
     alerts: Iterable[Alert],
     remembered: Sequence[Firing],
+    held: Iterable[Touchpoint],
     now: datetime,
     policy: BatchPolicy,
 ) -> None:
     """Apply the batch's signals to the alerts `alert_reads` named, then systemic
     friction over the firings; fills in the alerts, firings, triggered and alert
-    hotspots of `changes`."""
+    hotspots of `changes`. An opened alert counts in the hotspots where its first
+    touchpoint is, if `held` (the batch's new touchpoints and evidence) has it."""
     rules = policy.rules
     book = AlertBook()
     for alert in alerts:
@@ -397,10 +398,12 @@ def settle_alerts(
         for n in book.notifications
         if n.change is Change.TRIGGERED
     ]
+    wanted = {t.touchpoint for t in changes.triggered if t.touchpoint is not None}
+    places = {t.event_id: hotspot_key(t) for t in held if t.event_id in wanted}
     for opened in changes.triggered:
         if opened.touchpoint is None:
             continue
-        where = changes.places.get(opened.touchpoint)
+        where = places.get(opened.touchpoint)
         if where is None:
             changes.alerts_at.append(opened.touchpoint)
         else:
@@ -469,16 +472,12 @@ def _still_due(
     )
 
 
-def _count_hotspots(
-    snapshot: Snapshot, new: Sequence[Touchpoint], policy: BatchPolicy, changes: Changes
-) -> None:
+def _count_hotspots(new: Sequence[Touchpoint], policy: BatchPolicy, changes: Changes) -> None:
     for touchpoint in new:
         key = hotspot_key(touchpoint)
         changes.hotspots[key] = changes.hotspots.get(key, HotspotFigures()) + touchpoint_figures(
             touchpoint, policy.negative_sentiment_max
         )
-    # Where an alert the signals open counts, if it opens at a touchpoint held here.
-    changes.places = {t.event_id: hotspot_key(t) for t in [*snapshot.evidence, *new]}
 
 
 def _row(state: JourneyState, over: bool, policy: BatchPolicy) -> JourneyRow:

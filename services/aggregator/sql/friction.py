@@ -86,8 +86,11 @@ async def evidence(
 
 async def memory(conn: asyncpg.Connection, customers: Iterable[str]) -> dict[str, CustomerFriction]:
     """The rules' memory of these customers."""
+    ids = list(customers)
+    if not ids:
+        return {}
     rows = await conn.fetch(
-        "SELECT state FROM friction_state WHERE customer_id = ANY($1::text[])", list(customers)
+        "SELECT state FROM friction_state WHERE customer_id = ANY($1::text[])", ids
     )
     states = [friction_from_json(row["state"]) for row in rows]
     return {state.customer_id: state for state in states}

@@ -83,18 +83,6 @@ async def take(conn: asyncpg.Connection, taken: Iterable[Timeout]) -> None:
         )
 
 
-async def any_due(conn: asyncpg.Connection, watermarks: Mapping[int, datetime]) -> bool:
-    return bool(
-        await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM journey_timeouts t "
-            "JOIN unnest($1::int[], $2::timestamptz[]) AS w(partition, watermark) "
-            "ON t.partition = w.partition AND t.due_at <= w.watermark)",
-            list(watermarks),
-            list(watermarks.values()),
-        )
-    )
-
-
 async def next_due(conn: asyncpg.Connection, partitions: Iterable[int]) -> datetime | None:
     due: datetime | None = await conn.fetchval(
         "SELECT min(due_at) FROM journey_timeouts WHERE partition = ANY($1::int[])",

@@ -253,8 +253,10 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_apply_batch(case: Case) -> None:
-    changes = apply_batch(case.snapshot(), case.work, POLICY)
-    settle_alerts(changes, [], case.firings, NOW, POLICY)
+    snapshot = case.snapshot()
+    changes = apply_batch(snapshot, case.work, POLICY)
+    held = [*snapshot.evidence, *case.work.new]
+    settle_alerts(changes, [], case.firings, held, NOW, POLICY)
     case.check(changes)
 
 
