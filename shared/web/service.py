@@ -16,6 +16,7 @@ from fastapi.telemetry import TelemetryConfig
 from pydantic import BaseModel
 
 from shared.metrics import Metrics
+from shared.web.docs import serve_docs_locally
 from shared.web.nul_guard import RefuseNul
 from shared.web.openapi import document_models
 from shared.web.ops import ReadinessCheck, ops_router
@@ -58,7 +59,11 @@ def service_app(title: str, components: Sequence[Component], metrics: Metrics) -
         # Metrics are Prometheus (/metrics). FastAPI's own OpenTelemetry hooks would
         # look up the providers on every request for nothing.
         telemetry=NO_TELEMETRY,
+        # /docs and /redoc load their scripts from this package, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
+    serve_docs_locally(app)
     checks: dict[str, ReadinessCheck] = {}
     for component in components:
         for router in component.routers:
