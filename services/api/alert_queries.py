@@ -23,6 +23,9 @@ class AlertFilter:
     product_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # Alerts a touchpoint of this type (and/or channel) triggered.
+    touch_type: str | None = None
+    touch_channel: str | None = None
 
 
 async def list_alerts(
@@ -54,6 +57,14 @@ async def list_alerts(
         add("last_seen_at >= ?", where.since)
     if where.until is not None:
         add("last_seen_at < ?", where.until)
+    if where.touch_type is not None or where.touch_channel is not None:
+        args.extend([where.touch_type, where.touch_channel])
+        clauses.append(
+            "EXISTS (SELECT 1 FROM touchpoints t WHERE t.event_id IN "
+            "(SELECT jsonb_array_elements_text(alerts.touchpoints)) "
+            f"AND (${len(args) - 1}::text IS NULL OR t.type = ${len(args) - 1}) "
+            f"AND (${len(args)}::text IS NULL OR t.channel = ${len(args)}))"
+        )
     if after is not None:
         args.extend(after)
         clauses.append(f"(last_seen_at, id) < (${len(args) - 1}, ${len(args)})")

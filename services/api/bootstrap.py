@@ -7,9 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.context import ApiContext
 from services.api.routes.alerts import alerts_router
+from services.api.routes.console import console_router
 from services.api.routes.customers import customers_router
 from services.api.routes.dashboards import dashboards_router
+from services.api.routes.overview import overview_router
 from services.api.routes.rejections import rejections_router
+from services.api.routes.session import session_router
 from services.keys import build_key_store
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
@@ -30,6 +33,9 @@ def api_component(
             dashboards_router(context),
             alerts_router(context),
             rejections_router(context),
+            overview_router(context),
+            session_router(context),
+            console_router(),
         ]
     )
 

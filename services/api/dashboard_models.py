@@ -113,3 +113,77 @@ class Hotspots(BaseModel):
     next_cursor: str | None
     channels: list[ChannelHotspot] = Field(description="Every channel, worst first.")
     products: list[ProductHotspot] = Field(description="Every product, worst first.")
+
+
+class MapLag(BaseModel):
+    events: int | None = Field(description="Events appended but not yet in the maps.")
+    seconds: float | None = Field(description="How long the oldest of them has waited.")
+    note: str | None = Field(description="Why the figures are missing, when they are.")
+
+
+class Overview(BaseModel):
+    at: datetime
+    events_per_minute: float = Field(description="Touchpoints received, last five minutes.")
+    customers_active_today: int = Field(description="With a touchpoint since 00:00 UTC.")
+    open_alerts: dict[str, int] = Field(description="Open or acknowledged, per severity.")
+    map_lag: MapLag
+
+
+class ProductJourneys(BaseModel):
+    product_id: str
+    journeys: int
+
+
+class ProductList(BaseModel):
+    products: list[ProductJourneys] = Field(description="Most journeys first.")
+
+
+class StageModel(BaseModel):
+    stages: list[str] = Field(description="In order.")
+    stage_types: dict[str, list[str]] = Field(description="Event types per stage.")
+    conversion_type: str
+    error_types: list[str]
+    support_contact_types: list[str]
+
+
+class FlowNode(BaseModel):
+    id: str
+    kind: str = Field(description="start, stage, dropped, open or revisited")
+    stage: str | None
+    journeys: int
+
+
+class FlowLink(BaseModel):
+    source: str
+    target: str
+    journeys: int
+
+
+class StageFlow(BaseModel):
+    product_id: str
+    since: datetime | None = Field(serialization_alias="from")
+    until: datetime | None = Field(serialization_alias="to")
+    channel: str | None
+    journeys: int
+    nodes: list[FlowNode]
+    links: list[FlowLink] = Field(
+        description="Per stage, what flows in equals what flows out to later stages, "
+        "drop-off and still there; revisit links are on top of that balance."
+    )
+
+
+class DroppedJourney(BaseModel):
+    customer_id: str
+    instance: int
+    started_at: datetime
+    abandoned_at: datetime
+    last_type: str | None
+    last_channel: str | None
+    map_url: str
+
+
+class DroppedPage(BaseModel):
+    product_id: str
+    stage: str
+    journeys: list[DroppedJourney] = Field(description="Latest abandoned first.")
+    next_cursor: str | None

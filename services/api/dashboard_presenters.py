@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from services.api import dashboard_models as models
 from services.api.dashboard_queries import (
     Cohort,
+    DroppedJourney,
     ExperienceSums,
+    FlowSums,
     FunnelSums,
     TouchSums,
 )
@@ -136,3 +139,65 @@ def hotspots(
             if s.kind == "product"
         ],
     )
+
+
+START = "start"
+
+
+def stage_flow(cohort: Cohort, stages: Sequence[str], sums: FlowSums) -> models.StageFlow:
+    """Nodes and links of the Sankey: each stage's inflow leaves to a later stage, to
+    the drop-off, or stays (journeys still in it); revisits are stubs beside that."""
+    links: list[models.FlowLink] = []
+    for (source, target), journeys in sorted(
+        sums.moves.items(), key=lambda move: (move[0][0] is not None, move[0])
+    ):
+        links.append(
+            models.FlowLink(
+                source=START if source is None else f"stage:{source}",
+                target=f"stage:{target}",
+                journeys=journeys,
+            )
+        )
+    ends = (("dropped", sums.dropped), ("open", sums.open))
+    for rank, stage in enumerate(stages):
+        for kind, counts in ends:
+            if counts.get(rank):
+                links.append(
+                    models.FlowLink(
+                        source=f"stage:{stage}", target=f"{kind}:{stage}", journeys=counts[rank]
+                    )
+                )
+        if sums.revisited.get(stage):
+            links.append(
+                models.FlowLink(
+                    source=f"stage:{stage}",
+                    target=f"revisited:{stage}",
+                    journeys=sums.revisited[stage],
+                )
+            )
+    inflow: dict[str, int] = {}
+    for link in links:
+        inflow[link.target] = inflow.get(link.target, 0) + link.journeys
+    started = sum(link.journeys for link in links if link.source == START)
+    nodes = [models.FlowNode(id=START, kind=START, stage=None, journeys=started)]
+    for stage in stages:
+        for kind in ("stage", "dropped", "open", "revisited"):
+            node_id = f"{kind}:{stage}"
+            if node_id in inflow:
+                nodes.append(
+                    models.FlowNode(id=node_id, kind=kind, stage=stage, journeys=inflow[node_id])
+                )
+    return models.StageFlow(
+        product_id=cohort.product_id,
+        since=cohort.since,
+        until=cohort.until,
+        channel=cohort.channel,
+        journeys=started,
+        nodes=nodes,
+        links=links,
+    )
+
+
+def journey_url(base_url: str, journey: DroppedJourney, product_id: str) -> str:
+    customer, product = quote(journey.customer_id, safe=""), quote(product_id, safe="")
+    return f"{base_url}/v1/customers/{customer}/journeys/{product}?instance={journey.instance}"

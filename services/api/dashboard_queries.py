@@ -202,3 +202,131 @@ async def hotspots_version(conn: asyncpg.Connection) -> str:
     return str(
         await conn.fetchval("SELECT version FROM data_versions WHERE scope = $1", HOTSPOTS_SCOPE)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewSums:
+    received_recently: int
+    active_customers: int
+    open_alerts: dict[str, int]  # severity -> open or acknowledged alerts
+    # The embedded log only: events appended but not yet in the maps, and since when
+    # the oldest of them waits (None when none waits).
+    behind: int | None
+    oldest_waiting: datetime | None
+
+
+async def overview(
+    conn: asyncpg.Connection,
+    *,
+    received_since: datetime,
+    active_since: datetime,
+    log_reader: tuple[str, str, int] | None,
+) -> OverviewSums:
+    """`log_reader` is (group, topic, partition) of the embedded log's aggregator."""
+    row = await conn.fetchrow(
+        "SELECT (SELECT count(*) FROM touchpoints WHERE received_at >= $1), "
+        "(SELECT count(*) FROM experiences WHERE last_seen >= $2)",
+        received_since,
+        active_since,
+    )
+    assert row is not None
+    severities = await conn.fetch(
+        "SELECT severity, count(*) FROM alerts WHERE status <> 'resolved' GROUP BY severity"
+    )
+    behind, oldest = None, None
+    if log_reader is not None:
+        lag = await conn.fetchrow(
+            "WITH done AS (SELECT coalesce(max(last_offset), -1) AS position "
+            " FROM consumer_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3) "
+            "SELECT greatest((SELECT position FROM event_log_head WHERE id = 1) "
+            " - done.position, 0) AS behind, "
+            "(SELECT appended_at FROM event_log WHERE position = done.position + 1) AS oldest "
+            "FROM done",
+            *log_reader,
+        )
+        assert lag is not None
+        behind, oldest = int(lag["behind"] or 0), lag["oldest"]
+    return OverviewSums(
+        int(row[0]), int(row[1]), {r[0]: int(r[1]) for r in severities}, behind, oldest
+    )
+
+
+async def products(conn: asyncpg.Connection) -> list[tuple[str, int]]:
+    """Every product with journeys, with its journey count, most journeys first."""
+    rows = await conn.fetch(
+        "SELECT product_id, count(*) FROM journeys WHERE stage_rank IS NOT NULL "
+        "GROUP BY product_id ORDER BY count(*) DESC, product_id"
+    )
+    return [(r[0], int(r[1])) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSums:
+    # (from stage or None at the start, to stage) -> journeys that moved so.
+    moves: dict[tuple[str | None, str], int]
+    # Per stage rank: journeys abandoned there, and journeys still in it.
+    dropped: dict[int, int]
+    open: dict[int, int]
+    # Per stage: journeys with a touchpoint of an earlier stage while in it.
+    revisited: dict[str, int]
+
+
+async def flow(conn: asyncpg.Connection, cohort: Cohort) -> FlowSums:
+    moves = await conn.fetch(
+        # A transition is stored as [from stage, to stage, at, event id].
+        "SELECT t->>0 AS source, t->>1 AS target, count(*) "
+        f"FROM journeys, jsonb_array_elements(state->'transitions') AS t WHERE {_COHORT} "
+        "GROUP BY 1, 2",
+        *_cohort_args(cohort),
+    )
+    ends = await conn.fetch(
+        "SELECT stage_rank, count(*) FILTER (WHERE abandoned_at IS NOT NULL), "
+        "count(*) FILTER (WHERE abandoned_at IS NULL) "
+        f"FROM journeys WHERE {_COHORT} GROUP BY stage_rank",
+        *_cohort_args(cohort),
+    )
+    revisits = await conn.fetch(
+        "SELECT s.stage, count(DISTINCT (s.customer_id, s.instance)) FROM journey_steps s "
+        "JOIN journeys j USING (customer_id, product_id, instance) "
+        f"WHERE s.revisit AND {_COHORT} "
+        "GROUP BY s.stage",
+        *_cohort_args(cohort),
+    )
+    return FlowSums(
+        moves={(r["source"], r["target"]): int(r["count"]) for r in moves},
+        dropped={int(r[0]): int(r[1]) for r in ends if r[1]},
+        open={int(r[0]): int(r[2]) for r in ends if r[2]},
+        revisited={r[0]: int(r[1]) for r in revisits if r[0] is not None},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedJourney:
+    customer_id: str
+    instance: int
+    started_at: datetime
+    abandoned_at: datetime
+    last_type: str | None
+    last_channel: str | None
+
+
+async def dropped(
+    conn: asyncpg.Connection,
+    cohort: Cohort,
+    stage_rank: int,
+    after: tuple[datetime, str, int] | None,
+    limit: int,
+) -> list[DroppedJourney]:
+    """Journeys of the cohort abandoned in the stage, latest abandoned first."""
+    rows = await conn.fetch(
+        "SELECT customer_id, instance, started_at, abandoned_at, last_type, last_channel "
+        f"FROM journeys WHERE {_COHORT} AND stage_rank = $5 AND abandoned_at IS NOT NULL "
+        "AND ($6::timestamptz IS NULL OR "
+        " (abandoned_at, customer_id, instance) < ($6, $7::text, $8::int)) "
+        "ORDER BY abandoned_at DESC, customer_id DESC, instance DESC LIMIT $9",
+        *_cohort_args(cohort),
+        stage_rank,
+        *(after or (None, None, None)),
+        limit,
+    )
+    return [DroppedJourney(*r.values()) for r in rows]

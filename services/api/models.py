@@ -19,6 +19,7 @@ class JourneyTouchpoint(BaseModel):
     channel: str
     occurred_at: datetime
     revisit: bool = Field(description="A touchpoint of an earlier stage than the journey's.")
+    sentiment: float | None
 
 
 class JourneyStage(BaseModel):
@@ -91,6 +92,27 @@ class TimelineTouchpoint(BaseModel):
     nps: int | None
     csat: int | None
     revenue: float | None
+
+
+class ReceivedTouchpoint(TimelineTouchpoint):
+    customer_id: str
+    received_at: datetime
+
+
+class LatestTouchpoints(BaseModel):
+    touchpoints: list[ReceivedTouchpoint] = Field(
+        description="The latest touchpoints in the maps, by arrival, newest first."
+    )
+
+
+class CustomerMatch(BaseModel):
+    customer_id: str
+    touchpoint_count: int
+    last_seen: datetime | None
+
+
+class CustomerList(BaseModel):
+    customers: list[CustomerMatch] = Field(description="Latest seen first.")
 
 
 class Timeline(BaseModel):
@@ -203,6 +225,9 @@ class AlertDetail(AlertView):
         description="Who acknowledged or resolved it, when, and their note; oldest first."
     )
     deliveries: list[Delivery]
+    triggered_by: list[TimelineTouchpoint] = Field(
+        description="The touchpoints in `touchpoints` as stored, oldest first."
+    )
 
 
 class AlertAction(BaseModel):

@@ -17,6 +17,7 @@ def _touchpoint(step: JourneyStep) -> models.JourneyTouchpoint:
         channel=step.channel,
         occurred_at=step.occurred_at,
         revisit=step.revisit,
+        sentiment=step.sentiment,
     )
 
 
@@ -142,4 +143,12 @@ def timeline_entry(touchpoint: Touchpoint) -> models.TimelineTouchpoint:
         nps=touchpoint.nps,
         csat=touchpoint.csat,
         revenue=None if touchpoint.revenue is None else float(touchpoint.revenue),
+    )
+
+
+def received_entry(touchpoint: Touchpoint) -> models.ReceivedTouchpoint:
+    return models.ReceivedTouchpoint(
+        **timeline_entry(touchpoint).model_dump(),
+        customer_id=touchpoint.customer_id,
+        received_at=touchpoint.received_at,
     )

@@ -158,3 +158,62 @@ async def timeline(
         limit,
     )
     return [touchpoint_from_row(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerMatch:
+    customer_id: str
+    touchpoint_count: int
+    last_seen: datetime | None
+
+
+async def find_customers(
+    conn: asyncpg.Connection,
+    prefix: str,
+    limit: int,
+    *,
+    touch_type: str | None = None,
+    touch_channel: str | None = None,
+) -> list[CustomerMatch]:
+    """Customers whose id starts with `prefix` (every one for ""), latest seen first;
+    with a type or channel, only those with such a touchpoint (a scan of touchpoints)."""
+    if touch_type is None and touch_channel is None:
+        rows = await conn.fetch(
+            "SELECT customer_id, touchpoint_count, last_seen FROM experiences "
+            "WHERE starts_with(customer_id, $1) "
+            "ORDER BY last_seen DESC NULLS LAST, customer_id LIMIT $2",
+            prefix,
+            limit,
+        )
+    else:
+        rows = await conn.fetch(
+            "SELECT e.customer_id, e.touchpoint_count, e.last_seen FROM experiences e "
+            "WHERE starts_with(e.customer_id, $1) AND e.customer_id IN ("
+            " SELECT customer_id FROM touchpoints WHERE ($3::text IS NULL OR type = $3) "
+            " AND ($4::text IS NULL OR channel = $4)) "
+            "ORDER BY e.last_seen DESC NULLS LAST, e.customer_id LIMIT $2",
+            prefix,
+            limit,
+            touch_type,
+            touch_channel,
+        )
+    return [CustomerMatch(*r.values()) for r in rows]
+
+
+async def latest_received(conn: asyncpg.Connection, limit: int) -> list[Touchpoint]:
+    """The touchpoints the maps took in last, by the time ingest received them."""
+    rows = await conn.fetch(
+        f"SELECT {TOUCHPOINT_COLUMNS} FROM touchpoints "
+        "ORDER BY received_at DESC, event_id DESC LIMIT $1",
+        limit,
+    )
+    return [touchpoint_from_row(r) for r in rows]
+
+
+async def touchpoints_by_id(conn: asyncpg.Connection, event_ids: list[str]) -> list[Touchpoint]:
+    rows = await conn.fetch(
+        f"SELECT {TOUCHPOINT_COLUMNS} FROM touchpoints WHERE event_id = ANY($1::text[]) "
+        "ORDER BY occurred_at, event_id",
+        event_ids,
+    )
+    return [touchpoint_from_row(r) for r in rows]

@@ -96,6 +96,8 @@ class TouchpointRow(Base):
         Index("ix_touchpoints_customer_product_time", "customer_id", "product_id", "occurred_at"),
         Index("ix_touchpoints_customer_time", "customer_id", "occurred_at"),
         Index("ix_touchpoints_anonymous", "anonymous_id"),
+        # The console's latest touchpoints and events per minute.
+        Index("ix_touchpoints_received", "received_at"),
         # The friction rules' evidence (a customer's events of some types in a window of
         # time) and the experience map's support timeline.
         Index("ix_touchpoints_customer_type_time", "customer_id", "type", "occurred_at"),

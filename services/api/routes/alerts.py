@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
-from services.api import alert_queries, models
+from services.api import alert_queries, models, presenters, queries
 from services.api.context import ApiContext
 from shared.db import alert_store
 from shared.db.engine import driver_connection
@@ -46,6 +46,13 @@ def alerts_router(ctx: ApiContext) -> APIRouter:
         rule: Annotated[list[str] | None, Query()] = None,
         customer_id: Annotated[str | None, Query(max_length=200)] = None,
         product_id: Annotated[str | None, Query(max_length=200)] = None,
+        type_: Annotated[
+            str | None,
+            Query(alias="type", max_length=200, description="A triggering touchpoint's type"),
+        ] = None,
+        channel: Annotated[
+            str | None, Query(max_length=200, description="A triggering touchpoint's channel")
+        ] = None,
         since: Annotated[
             datetime | None, Query(alias="from", description="last seen at or after (ISO 8601)")
         ] = None,
@@ -74,6 +81,8 @@ def alerts_router(ctx: ApiContext) -> APIRouter:
             product_id=product_id,
             since=since,
             until=until,
+            touch_type=type_,
+            touch_channel=channel,
         )
         async with ctx.engine.connect() as sa_conn:
             conn = await driver_connection(sa_conn)
@@ -101,8 +110,12 @@ def alerts_router(ctx: ApiContext) -> APIRouter:
                 raise _not_found(alert_id)
             actions = await alert_queries.actions(conn, alert_id)
             deliveries = await alert_queries.deliveries(conn, alert_id=alert_id)
+            triggered_by = await queries.touchpoints_by_id(conn, list(alert.touchpoints))
         return models.AlertDetail(
-            **alert_view(alert, base_url).model_dump(), actions=actions, deliveries=deliveries
+            **alert_view(alert, base_url).model_dump(),
+            actions=actions,
+            deliveries=deliveries,
+            triggered_by=[presenters.timeline_entry(t) for t in triggered_by],
         )
 
     async def act(

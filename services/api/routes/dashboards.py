@@ -5,6 +5,7 @@ bumps in the same transaction as the figures, so a poll with If-None-Match costs
 primary-key read and answers 304 while nothing changed.
 """
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -15,11 +16,29 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from services.api import dashboard_presenters as presenters
 from services.api import dashboard_queries as queries
 from services.api.context import ApiContext
-from services.api.dashboard_models import Funnel, Hotspots, TouchpointPage
+from services.api.dashboard_models import (
+    DroppedJourney,
+    DroppedPage,
+    Funnel,
+    Hotspots,
+    ProductJourneys,
+    ProductList,
+    StageFlow,
+    StageModel,
+    TouchpointPage,
+)
 from shared.db.engine import driver_connection
 from shared.web.auth import Principal, require_scope
-from shared.web.cursor import keyset_page
+from shared.web.cursor import (
+    cursor_int,
+    cursor_text,
+    cursor_time,
+    decode_cursor,
+    encode_cursor,
+    keyset_page,
+)
 from shared.web.etag import etag_for, not_modified, tagged
+from shared.web.problems import ApiProblem
 from shared.web.timerange import check_range, day_bounds
 
 Since = Annotated[
@@ -28,6 +47,8 @@ Since = Annotated[
 ]
 Until = Annotated[datetime | None, Query(alias="to", description="ISO 8601, exclusive")]
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+FirstChannel = Annotated[str | None, Query(min_length=1, description="First touchpoint's channel")]
+ProductId = Annotated[str, Path(min_length=1, max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 UNCHANGED: dict[int | str, dict[str, Any]] = {
@@ -39,6 +60,7 @@ def dashboards_router(ctx: ApiContext) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["dashboards"])
     reader = Annotated[Principal, Depends(require_scope(ctx.keys, "read"))]
     stage_model = ctx.settings.stage_model
+    base_url = ctx.settings.base_url
 
     async def answer(
         request: Request,
@@ -63,13 +85,11 @@ def dashboards_router(ctx: ApiContext) -> APIRouter:
     )
     async def get_funnel(
         request: Request,
-        product_id: Annotated[str, Path(min_length=1, max_length=200)],
+        product_id: ProductId,
         _: reader,
         since: Since = None,
         until: Until = None,
-        channel: Annotated[
-            str | None, Query(min_length=1, description="First touchpoint's channel")
-        ] = None,
+        channel: FirstChannel = None,
     ) -> Response:
         check_range(since, until)
         cohort = queries.Cohort(product_id, since, until, channel)
@@ -155,5 +175,98 @@ def dashboards_router(ctx: ApiContext) -> APIRouter:
             )
 
         return await answer(request, queries.hotspots_version, compute)
+
+    @router.get(
+        "/products/{product_id}/flow",
+        response_model=StageFlow,
+        summary="Stage-to-stage flow of the product's journeys, with drop-off and revisits",
+        responses=UNCHANGED,
+    )
+    async def get_flow(
+        request: Request,
+        product_id: ProductId,
+        _: reader,
+        since: Since = None,
+        until: Until = None,
+        channel: FirstChannel = None,
+    ) -> Response:
+        check_range(since, until)
+        cohort = queries.Cohort(product_id, since, until, channel)
+
+        async def compute(conn: asyncpg.Connection) -> StageFlow:
+            return presenters.stage_flow(
+                cohort, stage_model.stages, await queries.flow(conn, cohort)
+            )
+
+        return await answer(
+            request, lambda conn: queries.product_version(conn, product_id), compute
+        )
+
+    @router.get(
+        "/products/{product_id}/funnel/dropped",
+        response_model=DroppedPage,
+        summary="The journeys the funnel counts as dropped in one stage, paged",
+    )
+    async def get_dropped(
+        product_id: ProductId,
+        stage: Annotated[str, Query(description="A stage of the stage model")],
+        _: reader,
+        since: Since = None,
+        until: Until = None,
+        channel: FirstChannel = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> DroppedPage:
+        check_range(since, until)
+        if stage not in stage_model.stages:
+            raise ApiProblem(
+                422, "unknown_stage", f"stage {stage!r} is not one of {list(stage_model.stages)}"
+            )
+        after = (
+            None if cursor is None else decode_cursor(cursor, cursor_time, cursor_text, cursor_int)
+        )
+        cohort = queries.Cohort(product_id, since, until, channel)
+        async with ctx.engine.connect() as sa_conn:
+            conn = await driver_connection(sa_conn)
+            found = await queries.dropped(
+                conn, cohort, stage_model.stages.index(stage), after, limit + 1
+            )
+        page = found[:limit]
+        last = page[-1] if len(found) > limit else None
+        return DroppedPage(
+            product_id=product_id,
+            stage=stage,
+            journeys=[
+                DroppedJourney(
+                    **dataclasses.asdict(journey),
+                    map_url=presenters.journey_url(base_url, journey, product_id),
+                )
+                for journey in page
+            ],
+            next_cursor=None
+            if last is None
+            else encode_cursor(last.abandoned_at.isoformat(), last.customer_id, last.instance),
+        )
+
+    @router.get(
+        "/products",
+        response_model=ProductList,
+        summary="Products with journeys, most journeys first",
+    )
+    async def list_products(_: reader) -> ProductList:
+        async with ctx.engine.connect() as sa_conn:
+            found = await queries.products(await driver_connection(sa_conn))
+        return ProductList(products=[ProductJourneys(product_id=p, journeys=n) for p, n in found])
+
+    @router.get("/stage-model", response_model=StageModel, summary="Stages and their event types")
+    async def get_stage_model(_: reader) -> StageModel:
+        catalogue = stage_model.catalogue()
+        return StageModel(
+            stages=list(catalogue.stages),
+            stage_types={stage: list(types) for stage, types in catalogue.stage_types.items()},
+            conversion_type=catalogue.conversion_type,
+            error_types=sorted(catalogue.error_types),
+            support_contact_types=sorted(catalogue.support_contact_types),
+        )
 
     return router
