@@ -262,6 +262,57 @@ def true_funnel(journeys: list[TrueJourney]) -> dict[str, Any]:
     }
 
 
+def true_flow(journeys: list[TrueJourney]) -> dict[str, Any]:
+    """The stage flow's nodes and links, as the API documents them."""
+    moves: dict[tuple[str, str], int] = defaultdict(int)
+    ends: dict[tuple[str, str], int] = defaultdict(int)
+    revisited: dict[str, int] = defaultdict(int)
+    for j in journeys:
+        entered = [STAGES[k] for k in sorted(j.entered, key=lambda k: j.entered[k])]
+        for source, target in zip(["start", *entered], entered, strict=False):
+            moves[(source if source == "start" else f"stage:{source}", f"stage:{target}")] += 1
+        assert j.rank is not None
+        ends[("dropped" if j.abandoned else "open", STAGES[j.rank])] += 1
+        rank: int | None = None
+        went_back: set[int] = set()
+        for step in j.steps:
+            step_rank = STAGE_OF.get(step.type)
+            if step_rank is None:
+                continue
+            if rank is not None and step_rank < rank:
+                went_back.add(rank)
+            rank = step_rank if rank is None else max(rank, step_rank)
+        for k in went_back:
+            revisited[STAGES[k]] += 1
+    links: list[dict[str, Any]] = [
+        {"source": s, "target": t, "journeys": n} for (s, t), n in moves.items()
+    ]
+    for stage in STAGES:
+        for kind in ("dropped", "open"):
+            if ends[(kind, stage)]:
+                links.append(
+                    {"source": f"stage:{stage}", "target": f"{kind}:{stage}",
+                     "journeys": ends[(kind, stage)]}
+                )  # fmt: skip
+        if revisited[stage]:
+            links.append(
+                {"source": f"stage:{stage}", "target": f"revisited:{stage}",
+                 "journeys": revisited[stage]}
+            )  # fmt: skip
+    inflow: dict[str, int] = defaultdict(int)
+    for link in links:
+        inflow[link["target"]] += link["journeys"]
+    nodes = [{"id": "start", "kind": "start", "stage": None, "journeys": len(journeys)}]
+    for stage in STAGES:
+        for kind in ("stage", "dropped", "open", "revisited"):
+            if inflow.get(f"{kind}:{stage}"):
+                nodes.append(
+                    {"id": f"{kind}:{stage}", "kind": kind, "stage": stage,
+                     "journeys": inflow[f"{kind}:{stage}"]}
+                )  # fmt: skip
+    return {"journeys": len(journeys), "nodes": nodes, "links": links}
+
+
 def true_touchpoints(
     journeys: list[TrueJourney], alerts_by_touch: dict[tuple[str, str], int]
 ) -> dict[tuple[str, str], dict[str, Any]]:
@@ -457,6 +508,7 @@ async def test_figures_equal_an_independent_count(service: Running) -> None:
     assert funnel == approx(
         {"product_id": "p1", "from": None, "to": None, "channel": None, **want_funnel}
     )
+    await flow_and_drop_offs_agree(service, people)
     # Alerts were raised by the rules (tested on their own); the figures must place each
     # at the touchpoint that opened it. Timers fire on the idle aggregator's ticks, so
     # wait until the alerts stop changing.
@@ -481,6 +533,37 @@ async def test_figures_equal_an_independent_count(service: Running) -> None:
     assert [t["volume"] for t in touch["touchpoints"]] == sorted(
         (t["volume"] for t in touch["touchpoints"]), reverse=True
     )
+
+
+async def flow_and_drop_offs_agree(service: Running, people: list[Customer]) -> None:
+    """The stage flow, and the journeys behind each stage's drop-off, page by page."""
+    owned = [(c.customer_id, j) for c in people if c.product_id == "p1" for j in true_journeys(c)]
+    flow = (await service.reader.get("/v1/products/p1/flow")).json()
+    want = true_flow([j for _, j in owned])
+    assert flow["journeys"] == want["journeys"]
+    assert flow["nodes"] == want["nodes"]
+    assert sorted(flow["links"], key=str) == sorted(want["links"], key=str)
+    assert any(node["kind"] == "revisited" for node in flow["nodes"])
+    for k, stage in enumerate(STAGES):
+        listed: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"stage": stage, "limit": 3}
+            if cursor:
+                params["cursor"] = cursor
+            body = (
+                await service.reader.get("/v1/products/p1/funnel/dropped", params=params)
+            ).json()
+            listed += body["journeys"]
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        want_customers = sorted(c for c, j in owned if j.abandoned and j.rank == k)
+        assert sorted(j["customer_id"] for j in listed) == want_customers
+        assert [j["abandoned_at"] for j in listed] == sorted(
+            (j["abandoned_at"] for j in listed), reverse=True
+        )
+        assert all(j["map_url"].endswith(f"?instance={j['instance']}") for j in listed)
 
 
 @pytest.mark.timeout(120)
