@@ -354,6 +354,7 @@ def _print_banner(settings: Settings, keys: dict[str, str], *, show_keys: bool) 
         "\n".join(
             [
                 "journeymap is starting",
+                f"  console    {base}/  (sign in with the read key, or the alerts key to act)",
                 f"  ingest     POST {base}/v1/events  (Segment-compatible: {base}/v1/batch)",
                 f"  maps       GET  {base}/v1/customers/{{customer_id}}/journeys",
                 f"  alerts          {base}/v1/alerts",
