@@ -286,17 +286,16 @@ async def flow(conn: asyncpg.Connection, cohort: Cohort) -> FlowSums:
         *_cohort_args(cohort),
     )
     revisits = await conn.fetch(
-        "SELECT s.stage, count(DISTINCT (s.customer_id, s.instance)) FROM journey_steps s "
-        "JOIN journeys j USING (customer_id, product_id, instance) "
-        f"WHERE s.revisit AND {_COHORT} "
-        "GROUP BY s.stage",
+        "SELECT went_back, count(*) FROM journeys, "
+        "jsonb_object_keys(state->'stage_revisits') AS went_back "
+        f"WHERE {_COHORT} GROUP BY went_back",
         *_cohort_args(cohort),
     )
     return FlowSums(
         moves={(r["source"], r["target"]): int(r["count"]) for r in moves},
         dropped={int(r[0]): int(r[1]) for r in ends if r[1]},
         open={int(r[0]): int(r[2]) for r in ends if r[2]},
-        revisited={r[0]: int(r[1]) for r in revisits if r[0] is not None},
+        revisited={r[0]: int(r[1]) for r in revisits},
     )
 
 

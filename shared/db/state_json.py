@@ -70,6 +70,7 @@ def journey_to_json(state: JourneyState) -> Json:
             for (event_type, channel), t in state.tallies.items()
         ],
         "stage_touchpoints": state.stage_touchpoints,
+        "stage_revisits": state.stage_revisits,
     }
 
 
@@ -109,6 +110,8 @@ def journey_from_json(doc: Json) -> JourneyState:
         for event_type, channel, first_at, touches, micros, count in doc["tallies"]
     }
     state.stage_touchpoints = dict(doc["stage_touchpoints"])
+    # Migration 0013 adds it to the documents written before.
+    state.stage_revisits = dict(doc["stage_revisits"])
     return state
 
 

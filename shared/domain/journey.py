@@ -88,6 +88,8 @@ class JourneyState:
     tallies: dict[TallyKey, TouchTally] = field(default_factory=dict)
     # Touchpoints per stage they were placed in ("" before the journey started).
     stage_touchpoints: dict[str, int] = field(default_factory=dict)
+    # Revisits per stage the journey was in when it went back (the stage flow's stubs).
+    stage_revisits: dict[str, int] = field(default_factory=dict)
 
     @property
     def converted(self) -> bool:
@@ -164,6 +166,8 @@ def record_step(state: JourneyState, step: JourneyStep) -> None:
     )
     stage = step.stage or ""
     state.stage_touchpoints[stage] = state.stage_touchpoints.get(stage, 0) + 1
+    if step.revisit:
+        state.stage_revisits[stage] = state.stage_revisits.get(stage, 0) + 1
 
 
 def snapshot(state: JourneyState) -> JourneyState:
@@ -191,6 +195,7 @@ def snapshot(state: JourneyState) -> JourneyState:
         state.last_channel,
         dict(state.tallies),
         dict(state.stage_touchpoints),
+        dict(state.stage_revisits),
     )
 
 

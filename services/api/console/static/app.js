@@ -1,8 +1,8 @@
 // The console's shell: who is signed in, which view a path shows, and live refresh.
 
 import { forget, getBody, send } from "./api.js";
-import { disposeAll } from "./charts.js";
-import { errorBox, replace } from "./dom.js";
+import { dispose } from "./charts.js";
+import { errorBox, h, replace } from "./dom.js";
 
 const POLL_MS = 3000;
 
@@ -49,9 +49,8 @@ async function whoAmI() {
 
 async function show(message) {
   const generation = ++state.generation;
-  state.view?.dispose?.();
   state.view = null;
-  disposeAll();
+  dispose();
   const route = match(location.pathname);
   if (!route) {
     replace(root, errorBox(new Error(`no view at ${location.pathname}`)));
@@ -69,9 +68,12 @@ async function show(message) {
   }
   const module = await import(`./views/${name}.js`);
   if (generation !== state.generation) return;
-  replace(root);
+  // Each view draws into its own element: a refresh still under way when the person
+  // moves on draws into a detached element, not over the next view.
+  const container = h("div");
+  replace(root, container);
   try {
-    const view = await module.render(root, route.params, {
+    const view = await module.render(container, route.params, {
       session: state.session,
       navigate,
       message,
@@ -79,7 +81,7 @@ async function show(message) {
     });
     if (generation === state.generation) state.view = view || null;
   } catch (error) {
-    if (generation === state.generation && error.status !== 401) root.append(errorBox(error));
+    if (generation === state.generation && error.status !== 401) container.append(errorBox(error));
   }
   if (name !== "signin") root.focus({ preventScroll: true });
 }

@@ -9,9 +9,14 @@ export function chart(element, option) {
   return instance;
 }
 
-export function disposeAll() {
-  for (const instance of live) instance.dispose();
-  live.clear();
+// Dispose the charts drawn inside `element` (every chart when none is given).
+export function dispose(element) {
+  for (const instance of [...live]) {
+    if (!element || element.contains(instance.getDom())) {
+      instance.dispose();
+      live.delete(instance);
+    }
+  }
 }
 
 window.addEventListener("resize", () => live.forEach((instance) => instance.resize()));

@@ -1,5 +1,5 @@
 import { enc, get, getBody, query } from "../api.js";
-import { chart, disposeAll, palette } from "../charts.js";
+import { chart, dispose, palette } from "../charts.js";
 import { badge, card, fmt, h, link, replace, table } from "../dom.js";
 
 export async function render(root, [customer]) {
@@ -18,7 +18,7 @@ export async function render(root, [customer]) {
 }
 
 function draw(root, customer, model, experience, timeline, alerts) {
-  disposeAll();
+  dispose(root);
   const touchpoints = [...timeline.touchpoints].reverse(); // oldest first
   const lanes = h("div", { class: "chart", id: "lanes", role: "img", "aria-label": "Touchpoints by channel over time" });
   const emotion = h("div", { class: "chart", id: "emotion", role: "img", "aria-label": "Sentiment over time with NPS, CSAT, support contacts and errors" });

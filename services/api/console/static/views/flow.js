@@ -1,8 +1,7 @@
-import { enc, get } from "../api.js";
-import { chart, disposeAll, palette } from "../charts.js";
+import { enc, get, query } from "../api.js";
+import { chart, dispose, palette } from "../charts.js";
 import { emptyState, exampleJourney, fmt, h, replace, table } from "../dom.js";
 import { cohortFromUrl, productForm } from "./products.js";
-import { query } from "../api.js";
 
 const COLORS = { start: palette.muted, stage: palette.accent, dropped: palette.bad, open: palette.info, revisited: palette.warn };
 const LABELS = { start: () => "start", stage: (s) => s, dropped: (s) => `dropped in ${s}`, open: (s) => `still in ${s}`, revisited: (s) => `went back from ${s}` };
@@ -28,7 +27,7 @@ export async function render(root, [product], ctx) {
 }
 
 function draw(element, flow) {
-  disposeAll();
+  dispose(element);
   const byId = new Map(flow.nodes.map((n) => [n.id, n]));
   const name = (id) => LABELS[byId.get(id).kind](byId.get(id).stage);
   const sankey = h("div", { class: "chart tall", id: "flow-chart", role: "img", "aria-label": "Stage-to-stage flow of journeys" });

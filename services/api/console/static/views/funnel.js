@@ -1,5 +1,5 @@
 import { enc, get, getBody, query } from "../api.js";
-import { chart, disposeAll, palette } from "../charts.js";
+import { chart, dispose, palette } from "../charts.js";
 import { card, emptyState, exampleJourney, fmt, h, link, replace, table } from "../dom.js";
 import { cohortFromUrl, productForm } from "./products.js";
 
@@ -25,7 +25,7 @@ export async function render(root, [product], ctx) {
 }
 
 function draw(element, funnel, onDropped) {
-  disposeAll();
+  dispose(element);
   const bars = h("div", { class: "chart", id: "funnel-chart", role: "img", "aria-label": "Journeys reaching each stage" });
   replace(element,
     h("section", { class: "cards", "aria-label": "Funnel totals" },
