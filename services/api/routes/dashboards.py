@@ -51,9 +51,23 @@ FirstChannel = Annotated[str | None, Query(min_length=1, description="First touc
 ProductId = Annotated[str, Path(min_length=1, max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
+
+def product_cohort(
+    product_id: ProductId, since: Since = None, until: Until = None, channel: FirstChannel = None
+) -> queries.Cohort:
+    check_range(since, until)
+    return queries.Cohort(product_id, since, until, channel)
+
+
+ProductCohort = Annotated[queries.Cohort, Depends(product_cohort)]
+
 UNCHANGED: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified since the ETag sent in If-None-Match"},
 }
+
+
+def cohort_version(cohort: queries.Cohort) -> Callable[[asyncpg.Connection], Awaitable[str]]:
+    return lambda conn: queries.product_version(conn, cohort.product_id)
 
 
 def dashboards_router(ctx: ApiContext) -> APIRouter:
@@ -83,24 +97,12 @@ def dashboards_router(ctx: ApiContext) -> APIRouter:
         summary="The product's journey funnel: reach, conversion, timing and drop-offs",
         responses=UNCHANGED,
     )
-    async def get_funnel(
-        request: Request,
-        product_id: ProductId,
-        _: reader,
-        since: Since = None,
-        until: Until = None,
-        channel: FirstChannel = None,
-    ) -> Response:
-        check_range(since, until)
-        cohort = queries.Cohort(product_id, since, until, channel)
-
+    async def get_funnel(request: Request, cohort: ProductCohort, _: reader) -> Response:
         async def compute(conn: asyncpg.Connection) -> Funnel:
             sums = await queries.funnel(conn, cohort, len(stage_model.stages))
             return presenters.funnel(cohort, stage_model.stages, sums)
 
-        return await answer(
-            request, lambda conn: queries.product_version(conn, product_id), compute
-        )
+        return await answer(request, cohort_version(cohort), compute)
 
     @router.get(
         "/touchpoints",
@@ -182,25 +184,13 @@ def dashboards_router(ctx: ApiContext) -> APIRouter:
         summary="Stage-to-stage flow of the product's journeys, with drop-off and revisits",
         responses=UNCHANGED,
     )
-    async def get_flow(
-        request: Request,
-        product_id: ProductId,
-        _: reader,
-        since: Since = None,
-        until: Until = None,
-        channel: FirstChannel = None,
-    ) -> Response:
-        check_range(since, until)
-        cohort = queries.Cohort(product_id, since, until, channel)
-
+    async def get_flow(request: Request, cohort: ProductCohort, _: reader) -> Response:
         async def compute(conn: asyncpg.Connection) -> StageFlow:
             return presenters.stage_flow(
                 cohort, stage_model.stages, await queries.flow(conn, cohort)
             )
 
-        return await answer(
-            request, lambda conn: queries.product_version(conn, product_id), compute
-        )
+        return await answer(request, cohort_version(cohort), compute)
 
     @router.get(
         "/products/{product_id}/funnel/dropped",
@@ -208,16 +198,13 @@ def dashboards_router(ctx: ApiContext) -> APIRouter:
         summary="The journeys the funnel counts as dropped in one stage, paged",
     )
     async def get_dropped(
-        product_id: ProductId,
+        cohort: ProductCohort,
         stage: Annotated[str, Query(description="A stage of the stage model")],
         _: reader,
-        since: Since = None,
-        until: Until = None,
-        channel: FirstChannel = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> DroppedPage:
-        check_range(since, until)
+        product_id = cohort.product_id
         if stage not in stage_model.stages:
             raise ApiProblem(
                 422, "unknown_stage", f"stage {stage!r} is not one of {list(stage_model.stages)}"
@@ -225,7 +212,6 @@ def dashboards_router(ctx: ApiContext) -> APIRouter:
         after = (
             None if cursor is None else decode_cursor(cursor, cursor_time, cursor_text, cursor_int)
         )
-        cohort = queries.Cohort(product_id, since, until, channel)
         async with ctx.engine.connect() as sa_conn:
             conn = await driver_connection(sa_conn)
             found = await queries.dropped(
