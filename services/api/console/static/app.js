@@ -106,10 +106,16 @@ async function poll() {
   }
 }
 
-window.addEventListener("signed-out", (event) => {
-  if (!state.session) return;
+function forgetSession() {
   state.session = null;
   forget();
+  document.getElementById("sign-out").hidden = true;
+  document.getElementById("signed-in-as").textContent = "";
+}
+
+window.addEventListener("signed-out", (event) => {
+  if (!state.session) return;
+  forgetSession();
   const back = location.pathname === "/sign-in" ? "/" : location.pathname + location.search;
   history.replaceState({ back }, "", "/sign-in");
   show(event.detail);
@@ -126,10 +132,7 @@ document.addEventListener("click", (event) => {
 
 document.getElementById("sign-out").addEventListener("click", async () => {
   await send("DELETE", "/v1/session");
-  state.session = null;
-  forget();
-  document.getElementById("sign-out").hidden = true;
-  document.getElementById("signed-in-as").textContent = "";
+  forgetSession();
   navigate("/sign-in");
 });
 

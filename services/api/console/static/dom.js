@@ -43,6 +43,11 @@ export const fmt = {
   },
 };
 
+// "1 journey", "3 journeys".
+export function plural(n, word) {
+  return `${fmt.n(n)} ${word}${n === 1 ? "" : "s"}`;
+}
+
 export function card(label, value, note) {
   return h("div", { class: "card" },
     h("div", { class: "label" }, label),

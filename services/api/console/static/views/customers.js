@@ -10,11 +10,14 @@ export async function render(root, _params, ctx) {
     event.preventDefault();
     ctx.navigate(`/customers${query({ q: q.value.trim() })}`);
   });
-  root.append(h("h1", {}, "Customers"), h("p", { class: "sub" }, "Find a customer by the start of their id; the latest seen come first."), form, results);
+  const touched = [params.get("type"), params.get("channel")].filter(Boolean).join(" on ");
+  root.append(h("h1", {}, "Customers"),
+    h("p", { class: "sub" }, touched ? `Customers with a touchpoint ${touched}, latest seen first.` : "Find a customer by the start of their id; the latest seen come first."),
+    form, results);
   q.focus();
 
   async function refresh() {
-    const found = await getBody(`/v1/customers${query({ q: params.get("q") || "", limit: 50 })}`);
+    const found = await getBody(`/v1/customers${query({ q: params.get("q") || "", type: params.get("type"), channel: params.get("channel"), limit: 50 })}`);
     if (!found.customers.length) {
       replace(results, params.get("q")
         ? h("p", {}, `No customer id starts with “${params.get("q")}”.`)

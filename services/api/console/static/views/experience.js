@@ -1,6 +1,6 @@
 import { enc, get, getBody, query } from "../api.js";
 import { chart, dispose, palette } from "../charts.js";
-import { badge, card, fmt, h, link, replace, table } from "../dom.js";
+import { badge, card, fmt, h, link, plural, replace, table } from "../dom.js";
 
 export async function render(root, [customer]) {
   const model = await getBody("/v1/stage-model");
@@ -28,8 +28,8 @@ function draw(root, customer, model, experience, timeline, alerts) {
     h("section", { class: "cards", "aria-label": "Totals" },
       card("Touchpoints", fmt.n(experience.touchpoint_count)),
       card("Revenue", fmt.money(experience.revenue)),
-      card("NPS", experience.nps.category ? h("span", {}, `${experience.nps.latest} `, badge(experience.nps.category)) : "–", `${experience.nps.responses} answers`),
-      card("Average CSAT", experience.csat.average === null ? "–" : `${experience.csat.average.toFixed(1)} / 5`, `${experience.csat.responses} answers`),
+      card("NPS", experience.nps.category ? h("span", {}, `${experience.nps.latest} `, badge(experience.nps.category)) : "–", plural(experience.nps.responses, "answer")),
+      card("Average CSAT", experience.csat.average === null ? "–" : `${experience.csat.average.toFixed(1)} / 5`, plural(experience.csat.responses, "answer")),
       card("Support contacts", fmt.n(experience.support.contacts)),
       card("Errors", fmt.n(experience.error_touchpoints))),
     h("section", { class: "panel" }, h("h2", {}, "Channels over time"), lanes),
@@ -37,7 +37,10 @@ function draw(root, customer, model, experience, timeline, alerts) {
     h("div", { class: "two" },
       h("section", {}, h("h2", {}, "Journeys"), journeysTable(customer, experience.journeys)),
       h("section", {}, h("h2", {}, "Open alerts"), alertsList(alerts.alerts))));
-  const span = { type: "time", name: "time", nameLocation: "middle", nameGap: 30, min: experience.first_seen, max: experience.last_seen };
+  // A margin of 3 % (at least a minute) keeps the first and last points off the axes.
+  const first = Date.parse(experience.first_seen), last = Date.parse(experience.last_seen);
+  const margin = Math.max((last - first) * 0.03, 60000);
+  const span = { type: "time", name: "time", nameLocation: "middle", nameGap: 30, min: first - margin, max: last + margin };
   drawLanes(lanes, touchpoints, experience.channels.map((c) => c.channel), span);
   drawEmotion(emotion, experience, touchpoints, model, span);
 }
@@ -65,7 +68,7 @@ export function alertsList(alerts) {
 
 function drawLanes(element, touchpoints, channels, span) {
   chart(element, {
-    grid: { left: 90, right: 30, top: 20, bottom: 50 },
+    grid: { left: 90, right: 30, top: 36, bottom: 50 },
     tooltip: { formatter: (p) => `${p.data.type}<br>${p.data.channel}${p.data.product ? ` · ${p.data.product}` : ""}<br>${fmt.time(p.data.value[0])}` },
     xAxis: span,
     yAxis: { type: "category", data: channels, name: "channel" },
@@ -91,8 +94,9 @@ function drawEmotion(element, experience, touchpoints, model, span) {
     return before[1] + ((after[1] - before[1]) * (t - before[0])) / (after[0] - before[0]);
   };
   const errors = new Set(model.error_types);
-  const marks = (name, color, symbol, items, position = "top") => ({
-    name, type: "scatter", symbol, symbolSize: 16, itemStyle: { color },
+  // NPS and CSAT of one answer share a moment: they sit side by side, labels above and below.
+  const marks = (name, color, symbol, items, position = "top", offset = 0) => ({
+    name, type: "scatter", symbol, symbolSize: 16, symbolOffset: [offset, 0], itemStyle: { color }, labelLayout: { hideOverlap: true },
     label: { show: true, position, formatter: (p) => p.data.label, fontSize: 11 },
     data: items.map(([at, label]) => ({ value: [at, onCurve(at)], label })),
   });
@@ -106,7 +110,7 @@ function drawEmotion(element, experience, touchpoints, model, span) {
       { name: "Sentiment", type: "line", smooth: true, data: points, symbolSize: 7, lineStyle: { width: 3, color: palette.accent }, itemStyle: { color: palette.accent },
         markLine: { silent: true, symbol: "none", data: [{ yAxis: 0 }], lineStyle: { color: palette.muted, type: "dashed" }, label: { show: false } } },
       marks("NPS", palette.info, "diamond", touchpoints.filter((t) => t.nps !== null).map((t) => [t.occurred_at, `NPS ${t.nps}`])),
-      marks("CSAT", palette.warn, "triangle", touchpoints.filter((t) => t.csat !== null).map((t) => [t.occurred_at, `CSAT ${t.csat}`]), "bottom"),
+      marks("CSAT", palette.warn, "triangle", touchpoints.filter((t) => t.csat !== null).map((t) => [t.occurred_at, `CSAT ${t.csat}`]), "bottom", 14),
       marks("Support", palette.muted, "rect", experience.support.timeline.map((m) => [m.occurred_at, "support"])),
       marks("Error", palette.bad, "pin", touchpoints.filter((t) => errors.has(t.type)).map((t) => [t.occurred_at, t.type])),
     ],

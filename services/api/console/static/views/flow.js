@@ -1,6 +1,6 @@
 import { enc, get, query } from "../api.js";
 import { chart, dispose, palette } from "../charts.js";
-import { emptyState, exampleJourney, fmt, h, replace, table } from "../dom.js";
+import { emptyState, exampleJourney, fmt, h, plural, replace, table } from "../dom.js";
 import { cohortFromUrl, productForm } from "./products.js";
 
 const COLORS = { start: palette.muted, stage: palette.accent, dropped: palette.bad, open: palette.info, revisited: palette.warn };
@@ -32,7 +32,7 @@ function draw(element, flow) {
   const name = (id) => LABELS[byId.get(id).kind](byId.get(id).stage);
   const sankey = h("div", { class: "chart tall", id: "flow-chart", role: "img", "aria-label": "Stage-to-stage flow of journeys" });
   replace(element,
-    h("p", {}, `${fmt.n(flow.journeys)} journeys`),
+    h("p", {}, plural(flow.journeys, "journey")),
     h("section", { class: "panel" }, sankey),
     h("h2", {}, "Flows"),
     table([
@@ -46,7 +46,8 @@ function draw(element, flow) {
     series: [{
       type: "sankey", left: 20, right: 160, top: 20, bottom: 20, nodeAlign: "left", layoutIterations: 0,
       emphasis: { focus: "adjacency" },
-      label: { formatter: (p) => `${name(p.data.name)}: ${fmt.n(p.data.journeys)}` },
+      nodeGap: 18,
+      label: { formatter: (p) => `${name(p.data.name)}: ${fmt.n(p.data.journeys)}`, backgroundColor: "rgba(255,255,255,0.85)", padding: [2, 4], borderRadius: 3 },
       lineStyle: { color: "gradient", opacity: 0.35 },
       data: flow.nodes.map((n) => ({ name: n.id, journeys: n.journeys, itemStyle: { color: COLORS[n.kind] } })),
       links: flow.links.map((l) => ({ source: l.source, target: l.target, value: l.journeys })),

@@ -1,6 +1,6 @@
 import { enc, get, getBody, query } from "../api.js";
 import { chart, dispose, palette } from "../charts.js";
-import { card, emptyState, exampleJourney, fmt, h, link, replace, table } from "../dom.js";
+import { card, emptyState, exampleJourney, fmt, h, link, plural, replace, table } from "../dom.js";
 import { cohortFromUrl, productForm } from "./products.js";
 
 export async function render(root, [product], ctx) {
@@ -38,13 +38,14 @@ function draw(element, funnel, onDropped) {
       { label: "Reached", num: true, cell: (s) => fmt.n(s.reached) },
       { label: "From previous", num: true, cell: (s) => fmt.pct(s.conversion_from_previous) },
       { label: "From first", num: true, cell: (s) => fmt.pct(s.conversion_from_first) },
-      { label: "Dropped here", num: true, cell: (s) => (s.dropped ? h("button", { class: "link", type: "button", onclick: () => onDropped(s.stage), "aria-label": `Show the ${s.dropped} journeys dropped in ${s.stage}` }, fmt.n(s.dropped)) : "0") },
+      { label: "Dropped here", num: true, cell: (s) => (s.dropped ? h("button", { class: "link", type: "button", onclick: () => onDropped(s.stage), "aria-label": `Show the ${plural(s.dropped, "journey")} dropped in ${s.stage}` }, fmt.n(s.dropped)) : "0") },
       { label: "Median time from previous", num: true, cell: (s) => fmt.duration(s.seconds_from_previous.median) },
       { label: "p90", num: true, cell: (s) => fmt.duration(s.seconds_from_previous.p90) },
       { label: "Last touchpoints before dropping", cell: (s) => s.last_touchpoints_before_dropping.map((t) => `${t.type} (${t.channel}) ×${t.journeys}`).join(", ") || "–" },
     ], funnel.stages));
   chart(bars, {
-    grid: { left: 110, right: 140, top: 20, bottom: 40 },
+    grid: { left: 110, right: 140, top: 36, bottom: 40 },
+    legend: { top: 0 },
     tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
     xAxis: { type: "value", name: "journeys", nameLocation: "middle", nameGap: 26 },
     yAxis: { type: "category", inverse: true, data: funnel.stages.map((s) => s.stage) },
@@ -52,7 +53,7 @@ function draw(element, funnel, onDropped) {
       { name: "Reached", type: "bar", stack: "all", itemStyle: { color: palette.accent },
         label: { show: true, position: "right", formatter: (p) => `${fmt.n(p.value)} · ${fmt.pct(funnel.stages[p.dataIndex].conversion_from_first)}` },
         data: funnel.stages.map((s) => s.reached) },
-      { name: "Dropped here", type: "bar", barGap: "-100%", itemStyle: { color: palette.bad, opacity: 0.35 },
+      { name: "Dropped here", type: "bar", barGap: "-100%", barWidth: "35%", z: 3, itemStyle: { color: palette.bad },
         data: funnel.stages.map((s) => s.dropped) },
     ],
   }).on("click", (p) => { if (funnel.stages[p.dataIndex].dropped) onDropped(funnel.stages[p.dataIndex].stage); });

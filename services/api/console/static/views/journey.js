@@ -1,5 +1,5 @@
 import { enc, get, getBody, query } from "../api.js";
-import { badge, card, fmt, h, link, replace, table } from "../dom.js";
+import { badge, card, fmt, h, link, plural, replace, table } from "../dom.js";
 
 export async function render(root, [customer, product], ctx) {
   const model = await getBody("/v1/stage-model");
@@ -28,7 +28,7 @@ function draw(root, customer, product, model, map, list, ctx) {
     return h("section", { class: cls, "aria-label": `Stage ${name}`, "data-stage": name },
       h("h3", {}, name),
       h("p", { class: "meta" }, stage
-        ? `${fmt.duration(stage.seconds_in_stage)} in stage · ${stage.touchpoint_count} touchpoints`
+        ? `${fmt.duration(stage.seconds_in_stage)} in stage · ${plural(stage.touchpoint_count, "touchpoint")}`
         : rank < reachedRank ? "skipped" : "not reached"),
       (stage ? stage.touchpoints : []).map((t) => touchpointCard(t, model)));
   });

@@ -1,7 +1,7 @@
 // What the funnel and stage-flow views share: picking a product and a cohort.
 
 import { getBody, query } from "../api.js";
-import { h } from "../dom.js";
+import { h, plural } from "../dom.js";
 
 // The cohort filters in the URL, as the API's query parameters.
 export function cohortFromUrl() {
@@ -21,7 +21,7 @@ export async function productForm(base, product, ctx) {
   }
   const { shown } = cohortFromUrl();
   const select = h("select", { id: "product", name: "product" },
-    products.map((p) => h("option", { value: p.product_id, selected: p.product_id === product }, `${p.product_id} (${p.journeys} journeys)`)));
+    products.map((p) => h("option", { value: p.product_id, selected: p.product_id === product }, `${p.product_id} (${plural(p.journeys, "journey")})`)));
   const from = h("input", { id: "from", name: "from", type: "date", value: shown.from });
   const to = h("input", { id: "to", name: "to", type: "date", value: shown.to });
   const channel = h("input", { id: "channel", name: "channel", value: shown.channel, placeholder: "any", size: 10 });
