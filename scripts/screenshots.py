@@ -11,7 +11,6 @@ Then stops the service with Ctrl-C (SIGINT), which stops its PostgreSQL too.
 
 from __future__ import annotations
 
-import socket
 import sys
 import tempfile
 from collections.abc import Callable
@@ -32,16 +31,10 @@ from tests.support.console_data import (  # noqa: E402
     running_up,
     wait_for_demo,
 )
+from tests.support.server import free_port  # noqa: E402
 
 IMAGES = ROOT / "docs" / "images"
 VIEWPORT_WIDTH, VIEWPORT_HEIGHT = 1280, 900
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def shots(alerts: DemoAlerts) -> list[tuple[str, str, Callable[[Page], None]]]:
