@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from bench import harness, ingest
 from bench.population import events
 from bench.report import Row
+from shared.log.kafka_connection import KafkaConnection
 from shared.log.kafka_topics import ensure_topics
 from shared.schemas.log_event import LogEvent
 from tests.support.distributed import broker_process
@@ -76,7 +77,9 @@ async def _producer_rate(bootstrap: str, count: int) -> float:
         compression_type="lz4",
     )
     # The same topic shape as journeymap's: 12 partitions, created up front.
-    await ensure_topics(bootstrap, ["baseline"], partitions=PARTITIONS, replication_factor=1)
+    await ensure_topics(
+        KafkaConnection(bootstrap), ["baseline"], partitions=PARTITIONS, replication_factor=1
+    )
     await producer.start()
     try:
         await (await producer.send("baseline", b"warm-up", key=b"k"))

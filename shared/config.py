@@ -190,6 +190,32 @@ class Settings(BaseSettings):
     kafka_compression: Literal["lz4", "gzip", "snappy", "zstd", "none"] = "lz4"
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
     kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    # Longest a batch may take before the group counts the aggregator as gone.
+    kafka_max_poll_interval_ms: int = Field(default=300_000, ge=1000)
+    kafka_request_timeout_ms: int = Field(default=30_000, ge=1000)
+    # Every client's id starts with this (then -ingest, -aggregator, -admin, -dead-letters).
+    kafka_client_id: str = Field(default="journeymap", min_length=1)
+    # Idempotent producers need acks=all; a broker that cannot hand out producer ids
+    # needs idempotence off.
+    kafka_enable_idempotence: bool = True
+    kafka_acks: Literal["all", "1", "0"] = "all"
+    # "never" on managed clusters that deny topic creation: the topics must exist.
+    kafka_create_topics: Literal["auto", "never"] = "auto"
+    # Topic configuration used when journeymap creates a topic, e.g.
+    # {"retention.ms": "604800000", "min.insync.replicas": "2"}.
+    kafka_topic_config: dict[str, str] = Field(default_factory=dict)
+    # How every client connects (producers, consumer, admin, dead letters).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    # TLS: the CA that signed the brokers' certificates (the system's when unset), and
+    # for mutual TLS this client's certificate and key.
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_check_hostname: bool = True
 
     consumer_group: str = "journeymap-aggregator"
     aggregator_batch_max: int = Field(default=5000, ge=1)
@@ -233,6 +259,23 @@ class Settings(BaseSettings):
     delivery_backoff_max_seconds: float = Field(default=300.0, gt=0)
     # Alertmanager forgets firing alerts that are not re-sent; this is the re-send period.
     alertmanager_resend_seconds: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _kafka_connection_is_complete(self) -> Self:
+        problems = []
+        if self.kafka_security_protocol.startswith("SASL_"):
+            for name in ("kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password"):
+                if getattr(self, name) is None:
+                    problems.append(f"{name} is required with {self.kafka_security_protocol}")
+        for name in ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                problems.append(f"{name}: no file at {path}")
+        if self.kafka_enable_idempotence and self.kafka_acks != "all":
+            problems.append("kafka_acks must be 'all' while kafka_enable_idempotence is on")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @property
     def base_url(self) -> str:

@@ -20,6 +20,7 @@ from shared.db.engine import create_engine
 from shared.db.presence import AggregatorPresence
 from shared.domain.batch import BatchPolicy
 from shared.log.interface import EventLogReader
+from shared.log.kafka_connection import kafka_connection
 from shared.log.kafka_reader import KafkaLogReader
 from shared.log.kafka_topics import ensure_log_topics
 from shared.log.postgres import PostgresLogReader
@@ -30,12 +31,13 @@ from shared.web.service import Component, service_app
 def build_log_reader(settings: Settings, engine: AsyncEngine) -> EventLogReader:
     if settings.log == "kafka":
         return KafkaLogReader(
-            settings.kafka_bootstrap,
+            kafka_connection(settings),
             settings.kafka_topic,
             settings.consumer_group,
             engine,
             session_timeout_ms=settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+            max_poll_interval_ms=settings.kafka_max_poll_interval_ms,
             batch_max=settings.aggregator_batch_max,
             ensure_topics=ensure_log_topics(settings),
         )
@@ -46,7 +48,7 @@ def build_log_reader(settings: Settings, engine: AsyncEngine) -> EventLogReader:
 
 def build_dead_letters(settings: Settings) -> DeadLetterSink:
     if settings.log == "kafka":
-        return KafkaDeadLetters(settings.kafka_bootstrap, settings.kafka_dlq_topic)
+        return KafkaDeadLetters(kafka_connection(settings), settings.kafka_dlq_topic)
     return TableDeadLetters()
 
 

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.aggregator.decode import Poison
 from services.aggregator.sql import dead_letters
+from shared.log.kafka_connection import KafkaConnection
 
 
 class DeadLetterSink(Protocol):
@@ -40,20 +41,15 @@ class KafkaDeadLetters:
     retried may dead-letter a record twice: at least once, never lost.
     """
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, connection: KafkaConnection, topic: str) -> None:
+        self._connection = connection
         self._topic = topic
         self._producer: AIOKafkaProducer | None = None
 
     async def _started(self) -> AIOKafkaProducer:
         """The producer, started on first use (and made in the running loop)."""
         if self._producer is None:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap,
-                client_id="journeymap-dead-letters",
-                enable_idempotence=True,
-                acks="all",
-            )
+            producer = AIOKafkaProducer(**self._connection.producer_options("dead-letters"))
             try:
                 await producer.start()
             except BaseException:

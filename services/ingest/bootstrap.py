@@ -20,6 +20,7 @@ from shared.config import Settings
 from shared.db.component import database_component
 from shared.db.engine import create_engine
 from shared.log.interface import EventLogWriter
+from shared.log.kafka_connection import kafka_connection
 from shared.log.kafka_topics import ensure_log_topics
 from shared.log.kafka_writer import KafkaLogWriter
 from shared.log.postgres import PostgresLogWriter
@@ -31,7 +32,7 @@ from shared.web.service import Component, service_app
 def build_log_writer(settings: Settings, engine: AsyncEngine) -> EventLogWriter:
     if settings.log == "kafka":
         return KafkaLogWriter(
-            settings.kafka_bootstrap,
+            kafka_connection(settings),
             settings.kafka_topic,
             send_timeout=settings.kafka_send_timeout,
             max_pending=settings.kafka_max_pending,

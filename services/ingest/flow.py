@@ -13,7 +13,7 @@ from services.ingest.models import RejectedEvent
 from services.ingest.rejections import Rejection
 from services.ingest.throttle import rate_headers
 from services.ingest.validate import Convert, validate_items
-from shared.log.interface import LogUnavailable
+from shared.log.interface import LogRejected, LogUnavailable
 from shared.ratelimit import Decision
 from shared.schemas.log_event import LogEvent
 from shared.web.auth import Principal
@@ -88,11 +88,13 @@ class IngestFlow:
             ).with_rejected(validated.rejected)
         try:
             await ctx.writer.append(validated.entries)
-        except LogUnavailable as error:
-            metrics.ingest_events.labels("rejected", "log_unavailable").inc(len(validated.events))
+        except (LogUnavailable, LogRejected) as error:
+            # The client did nothing wrong either way: it may retry once the log is back.
+            code = "log_unavailable" if isinstance(error, LogUnavailable) else "log_refused"
+            metrics.ingest_events.labels("rejected", code).inc(len(validated.events))
             raise RequestRefused(
                 503,
-                "log_unavailable",
+                code,
                 f"{error}; nothing was accepted, retry the whole request",
                 {"Retry-After": RETRY_AFTER_SECONDS},
                 settled=True,

@@ -20,6 +20,13 @@ class LogUnavailable(JourneymapError):
     retriable = True
 
 
+class LogRejected(JourneymapError):
+    """The log refused the events (an error a person must look at: authorisation, a
+    topic the broker no longer knows); nothing was acknowledged."""
+
+    retriable = False
+
+
 @dataclass(frozen=True, slots=True)
 class LogEntry:
     """What a writer appends: the key keeps one customer's events in order."""

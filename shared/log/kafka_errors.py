@@ -9,14 +9,6 @@ from __future__ import annotations
 
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
-from shared.errors import JourneymapError
-
-
-class LogRejected(JourneymapError):
-    """The log refused the events for good: retrying the same request cannot help."""
-
-    retriable = False
-
 
 def is_retriable_kafka_error(error: BaseException) -> bool:
     if isinstance(error, KafkaTimeoutError | KafkaConnectionError | TimeoutError | OSError):

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db.offsets import load_offsets
 from shared.log.interface import LogBatch, LogRecord
+from shared.log.kafka_connection import KafkaConnection
 from shared.log.kafka_errors import is_retriable_kafka_error
 
 logger = logging.getLogger(__name__)
@@ -35,12 +36,11 @@ REVOKE_WAIT_SECONDS = 10.0
 class KafkaLogReader:
     def __init__(
         self,
-        bootstrap: str,
+        connection: KafkaConnection,
         topic: str,
         group_id: str,
         engine: AsyncEngine,
         *,
-        client_id: str = "journeymap-aggregator",
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 3_000,
         max_poll_interval_ms: int = 300_000,
@@ -53,9 +53,8 @@ class KafkaLogReader:
         self._batch_max = batch_max
         self._ensure_topics = ensure_topics
         self._consumer_options = {
-            "bootstrap_servers": bootstrap,
+            **connection.options("aggregator"),
             "group_id": group_id,
-            "client_id": client_id,
             "enable_auto_commit": False,
             "auto_offset_reset": "earliest",
             "session_timeout_ms": session_timeout_ms,

@@ -1,6 +1,7 @@
 """The Kafka log, producer side: durable appends with a deadline and a bounded buffer.
 
-The producer is idempotent (so `acks=all`): a retried batch is never written twice.
+The producer is idempotent by default (so `acks=all`): a retried batch is never
+written twice.
 Idempotent sends never expire by themselves, so every append has a deadline; when
 the broker is unreachable or slow the append fails with LogUnavailable within it.
 Events still in flight are counted, and past `max_pending` new appends are refused
@@ -19,33 +20,39 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
 
-from shared.log.interface import LogEntry, LogUnavailable
-from shared.log.kafka_errors import LogRejected, is_retriable_kafka_error
+from shared.log.interface import LogEntry, LogRejected, LogUnavailable
+from shared.log.kafka_connection import KafkaConnection
+from shared.log.kafka_errors import is_retriable_kafka_error
+from shared.throttled_log import ThrottledLog
 
 logger = logging.getLogger(__name__)
+# During an outage every send fails: one line per kind a minute, with a count.
+warnings = ThrottledLog(logger)
+
+# How long readiness trusts the broker's last answer, and waits for a new one.
+READY_FOR_SECONDS = 2.0
+READY_TIMEOUT_SECONDS = 2.0
 
 
 class KafkaLogWriter:
     def __init__(
         self,
-        bootstrap: str,
+        connection: KafkaConnection,
         topic: str,
         *,
         send_timeout: float = 1.5,
         max_pending: int = 50_000,
         linger_ms: int = 5,
         compression: str | None = "lz4",
-        client_id: str = "journeymap-ingest",
         ensure_topics: Callable[[], Awaitable[None]] | None = None,
         backoff: float = 1.0,
     ) -> None:
-        self._bootstrap = bootstrap
+        self._connection = connection
         self._topic = topic
         self._send_timeout = send_timeout
         self._max_pending = max_pending
         self._linger_ms = linger_ms
         self._compression = compression
-        self._client_id = client_id
         self._ensure_topics = ensure_topics
         self._backoff = backoff
         self._failing = False
@@ -54,6 +61,7 @@ class KafkaLogWriter:
         self._producer: AIOKafkaProducer | None = None
         self._starting: asyncio.Task[None] | None = None
         self._pending = 0
+        self._reachable_until = float("-inf")
 
     @property
     def pending(self) -> int:
@@ -69,13 +77,13 @@ class KafkaLogWriter:
         delay = 0.2
         while True:
             producer = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap,
-                client_id=self._client_id,
-                enable_idempotence=True,
-                acks="all",
+                **{
+                    **self._connection.producer_options("ingest"),
+                    # A request outliving the append's deadline would only hold a buffer.
+                    "request_timeout_ms": max(1000, int(self._send_timeout * 1000)),
+                },
                 linger_ms=self._linger_ms,
                 compression_type=self._compression,
-                request_timeout_ms=max(1000, int(self._send_timeout * 1000)),
             )
             try:
                 if self._ensure_topics is not None:
@@ -83,12 +91,12 @@ class KafkaLogWriter:
                 await producer.start()
             except Exception as error:
                 await producer.stop()
-                logger.warning("Kafka producer cannot start yet: %r", error)
+                warnings.warning("connect", "Kafka producer cannot start yet: %r", error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
             self._producer = producer
-            logger.info("Kafka producer connected to %s", self._bootstrap)
+            logger.info("Kafka producer connected to %s", self._connection.describe())
             return
 
     async def stop(self) -> None:
@@ -103,8 +111,19 @@ class KafkaLogWriter:
             self._producer = None
 
     async def check_ready(self) -> None:
-        if self._producer is None:
+        """Ready when the brokers answered a metadata request in the last moments."""
+        producer = self._producer
+        if producer is None:
             raise LogUnavailable("not connected to Kafka yet")
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._reachable_until:
+            return
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                await producer.client.fetch_all_metadata()
+        except Exception as error:
+            raise LogUnavailable(f"Kafka does not answer: {error!r}") from error
+        self._reachable_until = loop.time() + READY_FOR_SECONDS
 
     async def append(self, entries: Sequence[LogEntry]) -> None:
         producer = self._producer
@@ -122,7 +141,7 @@ class KafkaLogWriter:
             self._probing = probe = True
         try:
             await self._append(producer, entries)
-        except LogUnavailable:
+        except (LogUnavailable, LogRejected):
             self._failing = True
             self._failing_until = loop.time() + self._backoff
             raise
@@ -164,7 +183,7 @@ class KafkaLogWriter:
         self._pending -= 1
         if not delivery.cancelled() and delivery.exception() is not None:
             # The caller may have given up already; the failure must still be seen.
-            logger.warning("a Kafka send failed: %r", delivery.exception())
+            warnings.warning("send", "a Kafka send failed: %r", delivery.exception())
 
 
 def _classified(error: BaseException) -> LogUnavailable | LogRejected:

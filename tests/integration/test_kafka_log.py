@@ -16,6 +16,7 @@ from services.aggregator.dead_letters import KafkaDeadLetters
 from shared.clock import SystemClock
 from shared.config import Settings
 from shared.log.interface import LogEntry, LogUnavailable
+from shared.log.kafka_connection import KafkaConnection
 from shared.log.kafka_reader import KafkaLogReader
 from shared.log.kafka_topics import ensure_topics
 from shared.log.kafka_writer import KafkaLogWriter
@@ -36,7 +37,9 @@ HANG = 10.0
 @pytest.fixture
 async def broker() -> AsyncIterator[KafkaTestBroker]:
     async with KafkaTestBroker(auto_create_topics=False) as broker:
-        await ensure_topics(broker.bootstrap, [TOPIC, DLQ], partitions=4, replication_factor=1)
+        await ensure_topics(
+            KafkaConnection(broker.bootstrap), [TOPIC, DLQ], partitions=4, replication_factor=1
+        )
         yield broker
 
 
@@ -51,7 +54,11 @@ async def started_writer(
     broker: KafkaTestBroker, max_pending: int, backoff: float = 1.0
 ) -> AsyncIterator[KafkaLogWriter]:
     writer = KafkaLogWriter(
-        broker.bootstrap, TOPIC, send_timeout=1.5, max_pending=max_pending, backoff=backoff
+        KafkaConnection(broker.bootstrap),
+        TOPIC,
+        send_timeout=1.5,
+        max_pending=max_pending,
+        backoff=backoff,
     )
     await writer.start()
     try:
@@ -82,7 +89,7 @@ def _aggregator(engine: AsyncEngine, broker: KafkaTestBroker) -> Aggregator:
         settings,
         engine=engine,
         reader=KafkaLogReader(
-            broker.bootstrap,
+            KafkaConnection(broker.bootstrap),
             TOPIC,
             "g",
             engine,
@@ -90,7 +97,7 @@ def _aggregator(engine: AsyncEngine, broker: KafkaTestBroker) -> Aggregator:
             heartbeat_interval_ms=300,
             batch_max=200,
         ),
-        dead_letters=KafkaDeadLetters(broker.bootstrap, DLQ),
+        dead_letters=KafkaDeadLetters(KafkaConnection(broker.bootstrap), DLQ),
         metrics=Metrics(),
         clock=SystemClock(),
     )

@@ -15,8 +15,7 @@ from aiokafka.errors import (
 )
 
 from shared.db.offsets import StaleConsumer
-from shared.log.interface import LogUnavailable
-from shared.log.kafka_errors import LogRejected
+from shared.log.interface import LogRejected, LogUnavailable
 from shared.transient import is_transient
 
 
