@@ -323,6 +323,85 @@ def revoke_key_command(name: str, data_dir: Path | None) -> None:
 T = TypeVar("T")
 
 
+@main.group()
+def offsets() -> None:
+    """The aggregators' stored offsets against the Kafka log (distributed mode)."""
+
+
+def _kafka_settings(data_dir: Path | None) -> Settings:
+    settings = _prepared(_settings(data_dir=data_dir))
+    if settings.log != "kafka":
+        raise click.ClickException(
+            "the embedded log keeps its offsets with the maps, in one database: "
+            "there is nothing to check or reset (set JOURNEYMAP_LOG=kafka for Kafka)"
+        )
+    return settings
+
+
+def _log_bounds(settings: Settings) -> dict[int, tuple[int, int]]:
+    from aiokafka.errors import KafkaError
+
+    from shared.log.kafka_bounds import log_bounds
+    from shared.log.kafka_connection import kafka_connection
+
+    connection = kafka_connection(settings)
+    try:
+        return asyncio.run(log_bounds(connection, settings.kafka_topic))
+    except (KafkaError, LookupError) as error:
+        raise click.ClickException(
+            f"cannot read the log at {connection.describe()}: {error}"
+        ) from error
+
+
+@offsets.command("show")
+@data_dir_option
+def show_offsets_command(data_dir: Path | None) -> None:
+    """Each partition: the offset the maps hold, the log's bounds, and whether they fit."""
+    from shared.db.offsets import NO_OFFSET, stored_offsets
+    from shared.log.offset_check import offset_gap
+
+    settings = _kafka_settings(data_dir)
+    topic, group = settings.kafka_topic, settings.consumer_group
+    bounds = _log_bounds(settings)
+    stored = _with_engine(settings, lambda engine: stored_offsets(engine, group, topic))
+    click.echo(f"topic {topic}, group {group}")
+    click.echo("partition\tstored\tlog start\tlog end\tstate")
+    for partition, (start, end) in sorted(bounds.items()):
+        last = stored.get(partition, NO_OFFSET)
+        gap = offset_gap(last, start, end)
+        state = "ok" if gap is None else f"STOPPED: {gap.reason}"
+        click.echo(f"{partition}\t{last}\t{start}\t{end}\t{state}")
+
+
+@offsets.command("reset")
+@click.option("--partition", type=int, required=True, help="The partition to reset.")
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice(["earliest", "latest"]),
+    required=True,
+    help="earliest: read everything the log holds now; latest: skip all of it.",
+)
+@data_dir_option
+def reset_offsets_command(partition: int, to: str, data_dir: Path | None) -> None:
+    """Store where the maps go on in a partition; a stopped aggregator resumes from it."""
+    from shared.db.offsets import store_offset
+
+    settings = _kafka_settings(data_dir)
+    topic, group = settings.kafka_topic, settings.consumer_group
+    bounds = _log_bounds(settings)
+    if partition not in bounds:
+        raise click.ClickException(f"{topic} has no partition {partition}: {sorted(bounds)}")
+    start, end = bounds[partition]
+    last = start - 1 if to == "earliest" else end - 1
+    _with_engine(settings, lambda engine: store_offset(engine, group, topic, partition, last))
+    skipped = "nothing skipped" if to == "earliest" else f"offsets up to {last} skipped"
+    click.echo(
+        f"partition {partition} of {topic}: the maps go on after offset {last} "
+        f"(log {start} to {end}; {skipped})"
+    )
+
+
 def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     """Run `work` against the database once, from the command line."""
     from shared.db.engine import create_engine

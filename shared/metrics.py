@@ -105,3 +105,10 @@ class Metrics:
             ["partition"],
             registry=r,
         )
+        self.offset_gap = Gauge(
+            "journeymap_aggregator_offset_gap",
+            "Stopped partitions: records between the stored offset and the log "
+            "(kind past_end, before_start or out_of_range); see `journeymap offsets`.",
+            ["partition", "kind"],
+            registry=r,
+        )

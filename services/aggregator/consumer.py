@@ -156,7 +156,19 @@ class Aggregator:
         self._metrics.consumer_lag.clear()
         for partition, records in lag.items():
             self._metrics.consumer_lag.labels(str(partition)).set(records)
+        # A stored offset the log does not follow is not lag: it has its own gauge.
+        self._metrics.offset_gap.clear()
+        for partition, gap in self._reader.stopped().items():
+            self._metrics.offset_gap.labels(str(partition), gap.kind).set(gap.records)
         return lag
+
+    def check_offsets(self) -> None:
+        """Readiness: raise while a partition is stopped at an offset the log does not follow."""
+        stopped = self._reader.stopped()
+        if stopped:
+            raise RuntimeError(
+                "; ".join(f"partition {p} stopped: {gap.reason}" for p, gap in stopped.items())
+            )
 
     async def _tick(self, lag: dict[int, int] | None) -> None:
         """Caught up and idle: let the wall clock fire the due timers of those partitions."""

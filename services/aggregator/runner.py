@@ -36,9 +36,11 @@ class AggregatorRunner:
         self._task = None
 
     async def check_alive(self) -> None:
-        """Readiness check: raise unless the aggregator is running."""
+        """Readiness check: raise unless the aggregator is running and reads every
+        partition it owns."""
         if self._task is None or self._task.done():
             raise RuntimeError("the aggregator is not running")
+        self._aggregator.check_offsets()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or (error := task.exception()) is None:

@@ -40,3 +40,33 @@ async def load_offsets(
             list(partitions),
         )
         return {int(row["partition"]): int(row["last_offset"]) for row in rows}
+
+
+async def stored_offsets(engine: AsyncEngine, group_id: str, topic: str) -> dict[int, int]:
+    """Every partition's stored offset for the group and topic."""
+    async with engine.connect() as sa_conn:
+        conn = await driver_connection(sa_conn)
+        rows = await conn.fetch(
+            "SELECT partition, last_offset FROM consumer_offsets "
+            "WHERE group_id = $1 AND topic = $2",
+            group_id,
+            topic,
+        )
+    return {int(row["partition"]): int(row["last_offset"]) for row in rows}
+
+
+async def store_offset(
+    engine: AsyncEngine, group_id: str, topic: str, partition: int, last_offset: int
+) -> None:
+    """An operator's decision: the maps go on after `last_offset` of the partition."""
+    async with engine.begin() as sa_conn:
+        conn = await driver_connection(sa_conn)
+        await conn.execute(
+            "INSERT INTO consumer_offsets (group_id, topic, partition, last_offset) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (group_id, topic, partition) "
+            "DO UPDATE SET last_offset = EXCLUDED.last_offset, updated_at = now()",
+            group_id,
+            topic,
+            partition,
+            last_offset,
+        )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from shared.errors import JourneymapError
+from shared.log.offset_check import OffsetGap
 
 
 class LogUnavailable(JourneymapError):
@@ -96,6 +97,10 @@ class EventLogReader(Protocol):
 
     async def lag(self) -> dict[int, int]:
         """Per partition: records in the log that this reader has not delivered yet."""
+        ...
+
+    def stopped(self) -> dict[int, OffsetGap]:
+        """Owned partitions not read because the log does not follow their stored offset."""
         ...
 
     def committed_positions(self) -> dict[int, int]:

@@ -9,6 +9,10 @@
   fetched), so a slow batch never costs the group membership.
 - On revocation, the listener waits for the batch in hand to commit before the
   partition moves, so the next owner starts where this member stopped.
+- A stored offset the log no longer follows (a recreated topic, a log that restarted
+  empty, retention past unread records; see offset_check.py) stops its partition: it
+  stays paused and readiness fails with the reason, until `journeymap offsets reset`
+  stores an offset the log follows; the reader looks again every few seconds.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import NoOffsetForPartitionError, OffsetOutOfRangeError
 from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,11 +31,14 @@ from shared.db.offsets import load_offsets
 from shared.log.interface import LogBatch, LogRecord
 from shared.log.kafka_connection import KafkaConnection
 from shared.log.kafka_errors import is_retriable_kafka_error
+from shared.log.offset_check import OffsetGap, offset_gap
 
 logger = logging.getLogger(__name__)
 
 # How long a revoked partition waits for the batch in hand to commit.
 REVOKE_WAIT_SECONDS = 10.0
+# How often a stopped partition's stored offset is compared with the log again.
+RECHECK_SECONDS = 5.0
 
 
 class KafkaLogReader:
@@ -52,11 +60,17 @@ class KafkaLogReader:
         self._engine = engine
         self._batch_max = batch_max
         self._ensure_topics = ensure_topics
+        self._connection = connection
+        # Partitions whose stored offset the log does not follow: not read until reset.
+        self._stopped: dict[int, OffsetGap] = {}
+        self._rechecked_at = float("-inf")
         self._consumer_options = {
             **connection.options("aggregator"),
             "group_id": group_id,
             "enable_auto_commit": False,
-            "auto_offset_reset": "earliest",
+            # Every position is sought from the stored offsets; a position the log does
+            # not hold must stop the partition, never jump to either end of it.
+            "auto_offset_reset": "none",
             "session_timeout_ms": session_timeout_ms,
             "heartbeat_interval_ms": heartbeat_interval_ms,
             "max_poll_interval_ms": max_poll_interval_ms,
@@ -136,6 +150,9 @@ class KafkaLogReader:
         await self._seek_to_stored(self._consumer.assignment())
         self._poller = asyncio.create_task(self._poll(), name="kafka-poller")
 
+    def stopped(self) -> dict[int, OffsetGap]:
+        return dict(self._stopped)
+
     async def lag(self) -> dict[int, int]:
         lag: dict[int, int] = {}
         for partition, position in list(self._positions.items()):
@@ -156,7 +173,15 @@ class KafkaLogReader:
     async def _poll(self) -> None:
         while True:
             try:
+                await self._recheck_stopped()
                 await self._poll_once()
+            except NoOffsetForPartitionError:
+                # Assigned, and not yet sought by the rebalance listener: it is coming.
+                await asyncio.sleep(0.05)
+            except OffsetOutOfRangeError as error:
+                # The log lost the position while reading (recreated under a running reader).
+                for tp, position in error.args[0].items():
+                    await self._stop(tp, _out_of_range(position))
             except Exception as error:
                 if not is_retriable_kafka_error(error):
                     raise
@@ -166,7 +191,7 @@ class KafkaLogReader:
     async def _poll_once(self) -> None:
         consumer = self._consumer
         if self._ready.empty():
-            consumer.resume(*consumer.paused())
+            consumer.resume(*(tp for tp in consumer.paused() if tp.partition not in self._stopped))
         else:
             # A batch waits to be taken: keep polling, but fetch nothing more.
             consumer.pause(*consumer.assignment())
@@ -194,19 +219,81 @@ class KafkaLogReader:
 
     async def _seek_to_stored(self, partitions: Iterable[TopicPartition]) -> None:
         assigned = [tp for tp in partitions if tp.topic == self.topic]
+        if not assigned:
+            return
         stored = await load_offsets(
             self._engine, self._group_id, self.topic, [tp.partition for tp in assigned]
         )
+        starts = await self._consumer.beginning_offsets(assigned)
+        ends = await self._consumer.end_offsets(assigned)
         for tp in assigned:
-            self._consumer.seek(tp, stored[tp.partition] + 1)
-            self._positions[tp.partition] = stored[tp.partition]
-            self._committed[tp.partition] = stored[tp.partition]
+            last = stored[tp.partition]
+            gap = offset_gap(last, starts[tp], ends[tp])
+            if gap is not None and gap.kind == "past_end" and await self._holds(tp, last):
+                gap = None  # the broker's end offset lags its log (Tansu answers so)
+            if gap is not None:
+                await self._stop(tp, gap)
+                continue
+            if self._stopped.pop(tp.partition, None) is not None:
+                logger.warning(
+                    "partition %d of %s goes on after offset %d", tp.partition, self.topic, last
+                )
+            self._consumer.seek(tp, last + 1)
+            self._positions[tp.partition] = last
+            self._committed[tp.partition] = last
+
+    async def _stop(self, tp: TopicPartition, gap: OffsetGap) -> None:
+        self._consumer.pause(tp)
+        # Paused, it fetches nothing; a valid position keeps the consumer from asking
+        # for an offset reset it is told never to make.
+        self._consumer.seek(tp, (await self._consumer.beginning_offsets([tp]))[tp])
+        self._positions.pop(tp.partition, None)
+        if tp.partition not in self._stopped:
+            logger.error(
+                "partition %d of %s stopped: %s. Nothing after it is read until an "
+                "operator runs `journeymap offsets reset --partition %d --to earliest|latest`",
+                tp.partition,
+                self.topic,
+                gap.reason,
+                tp.partition,
+            )
+        self._stopped[tp.partition] = gap
+
+    async def _recheck_stopped(self) -> None:
+        """Go on with stopped partitions whose stored offset the log now follows."""
+        loop = asyncio.get_running_loop()
+        if not self._stopped or loop.time() - self._rechecked_at < RECHECK_SECONDS:
+            return
+        self._rechecked_at = loop.time()
+        owned = self._consumer.assignment()
+        await self._seek_to_stored([tp for tp in owned if tp.partition in self._stopped])
+
+    async def _holds(self, tp: TopicPartition, offset: int) -> bool:
+        """Whether the log still has a record at `offset` (read by a consumer of its own)."""
+        if offset < 0:
+            return False
+        probe = AIOKafkaConsumer(
+            **self._connection.options("offset-check"),
+            enable_auto_commit=False,
+            auto_offset_reset="none",
+        )
+        await probe.start()
+        try:
+            probe.assign([tp])
+            probe.seek(tp, offset)
+            fetched = await probe.getmany(tp, timeout_ms=2000)
+        except OffsetOutOfRangeError:
+            return False
+        finally:
+            await probe.stop()
+        return any(message.offset == offset for message in fetched.get(tp, []))
 
     async def _on_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         # Let the batch in hand commit, so the next owner starts after it.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._settled.wait(), REVOKE_WAIT_SECONDS)
         for tp in revoked:
+            self._stopped.pop(tp.partition, None)
             self._positions.pop(tp.partition, None)
             self._committed.pop(tp.partition, None)
         while not self._ready.empty():
@@ -219,6 +306,15 @@ class KafkaLogReader:
             sorted(tp.partition for tp in assigned),
             self.topic,
         )
+
+
+def _out_of_range(position: int) -> OffsetGap:
+    return OffsetGap(
+        "out_of_range",
+        0,
+        f"the log no longer holds offset {position}: the topic was recreated or the log "
+        "restarted empty",
+    )
 
 
 def _record(message: object) -> LogRecord:

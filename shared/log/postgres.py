@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.db.engine import driver_connection
 from shared.db.offsets import load_offsets
 from shared.log.interface import LogBatch, LogEntry, LogRecord, LogUnavailable
+from shared.log.offset_check import OffsetGap
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +238,10 @@ class PostgresLogReader:
             )
             for row in rows
         ]
+
+    def stopped(self) -> dict[int, OffsetGap]:
+        """Never any: the log and the offsets live in one database and move together."""
+        return {}
 
     async def lag(self) -> dict[int, int]:
         async with self._engine.connect() as sa_conn:
