@@ -11,6 +11,7 @@ from typing import Any
 from aiokafka.helpers import create_ssl_context
 
 from shared.config import Settings
+from shared.throttled_log import quiet_repeated_kafka_logs
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class KafkaConnection:
 
     def options(self, role: str) -> dict[str, Any]:
         """Keyword arguments for an aiokafka consumer or admin client."""
+        quiet_repeated_kafka_logs()
         options: dict[str, Any] = {
             "bootstrap_servers": self.bootstrap,
             "client_id": f"{self.client_id}-{role}",

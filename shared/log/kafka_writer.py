@@ -62,6 +62,7 @@ class KafkaLogWriter:
         self._starting: asyncio.Task[None] | None = None
         self._pending = 0
         self._reachable_until = float("-inf")
+        self._retired: list[asyncio.Task[None]] = []
 
     @property
     def pending(self) -> int:
@@ -100,6 +101,10 @@ class KafkaLogWriter:
             return
 
     async def stop(self) -> None:
+        for retired in self._retired:
+            with contextlib.suppress(Exception):
+                await retired
+        self._retired.clear()
         if self._starting is not None:
             self._starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -141,7 +146,12 @@ class KafkaLogWriter:
             self._probing = probe = True
         try:
             await self._append(producer, entries)
-        except (LogUnavailable, LogRejected):
+        except LogRejected:
+            self._failing = True
+            self._failing_until = loop.time() + self._backoff
+            self._replace(producer)
+            raise
+        except LogUnavailable:
             self._failing = True
             self._failing_until = loop.time() + self._backoff
             raise
@@ -170,6 +180,17 @@ class KafkaLogWriter:
             failure = delivery.exception()
             if failure is not None:
                 raise _classified(failure) from failure
+
+    def _replace(self, producer: AIOKafkaProducer) -> None:
+        """After a refusal an idempotent producer's sequence numbers no longer match the
+        broker's, and every later send would be refused too: connect a new producer (a
+        new producer id) and let the old one go."""
+        current = self._producer
+        if current is None or current is not producer:
+            return  # replaced already, by an append that failed at the same time
+        self._producer = None
+        self._retired.append(asyncio.create_task(current.stop(), name="kafka-producer-retire"))
+        self._starting = asyncio.create_task(self._connect(), name="kafka-producer-restart")
 
     async def _send(self, producer: AIOKafkaProducer, entry: LogEntry) -> asyncio.Future[object]:
         delivery: asyncio.Future[object] = await producer.send(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import ErrorCode
 from .groups import GroupCoordinator
 from .producers import ProducerStateTable
 from .topics import TopicRegistry
@@ -19,5 +20,7 @@ class BrokerContext:
     groups: GroupCoordinator
     auto_create_topics: bool
     default_partitions: int
+    # Fault injection: every produce is refused with this error (None: none is).
+    produce_error: ErrorCode | None = None
     advertised_host: str = "127.0.0.1"
     advertised_port: int = 0

@@ -90,7 +90,9 @@ async def handle_produce(ctx: BrokerContext, header: RequestHeader, request: Any
     for topic, partitions in request.topics:
         parts_out: list[tuple[Any, ...]] = []
         for partition, message_set in partitions:
-            if acks in (0, 1, -1):
+            if ctx.produce_error is not None:
+                error, base = ctx.produce_error, -1
+            elif acks in (0, 1, -1):
                 error, base = _append(ctx, topic, partition, message_set)
             else:
                 error, base = ErrorCode.INVALID_REQUIRED_ACKS, -1

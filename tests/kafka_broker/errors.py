@@ -6,6 +6,7 @@ import enum
 
 
 class ErrorCode(enum.IntEnum):
+    UNKNOWN_SERVER_ERROR = -1
     NONE = 0
     OFFSET_OUT_OF_RANGE = 1
     CORRUPT_MESSAGE = 2

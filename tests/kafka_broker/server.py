@@ -19,6 +19,7 @@ from aiokafka.protocol.group import MemberAssignment
 
 from .context import BrokerContext
 from .dispatch import dispatch
+from .errors import ErrorCode
 from .groups import GroupCoordinator
 from .listener import Listener
 from .log import StoredRecord
@@ -186,6 +187,11 @@ class KafkaTestBroker(LoopOwned):
         else:
             self._listener.open()
             log.info("accepting connections on port %d again", self.port)
+
+    @on_owner_loop
+    def refuse_produce(self, error: ErrorCode | None) -> None:
+        """Answer every produce with `error` (None: accept again)."""
+        self._ctx.produce_error = error
 
     @on_owner_loop
     def set_response_delay(self, seconds: float) -> None:
