@@ -1,7 +1,10 @@
-"""Distributed mode over processes: ingest, aggregators and api on the test broker.
+"""Distributed mode over processes: ingest, aggregators and api on a Kafka broker.
 
 The final maps must equal a single-process replay of the same events (the pure
 reducers over the events sent), through crashes, rebalances and broker outages.
+Every test runs against the project's test broker (idempotent producers) and against
+Tansu, an independent Kafka-compatible broker (producers not idempotent, acks=all:
+Tansu hands out no producer ids).
 """
 
 from __future__ import annotations
@@ -17,16 +20,27 @@ from typing import Any
 import httpx
 import psutil
 import pytest
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.schemas.log_event import LogEvent
-from tests.support.distributed import BrokerProcess, Cluster, broker_process, cluster
+from tests.support.distributed import Cluster, cluster
 from tests.support.embedded import ALERTS_KEY, READ_KEY, WRITE_KEY
 from tests.support.events import expected_maps, random_events
+from tests.support.kafka_brokers import (
+    BROKERS,
+    Broker,
+    kafka_broker,
+    read_records,
+    topic_partitions,
+)
 from tests.support.maps import stored_maps
 from tests.support.polling import eventually
 from tests.support.receivers import receiver
+
+TOPIC = "touchpoints"
+DLQ = "touchpoints.dlq"
 
 
 def native(event: LogEvent) -> dict[str, Any]:
@@ -38,17 +52,23 @@ def native(event: LogEvent) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture
-async def broker() -> AsyncIterator[BrokerProcess]:
-    async with broker_process(partitions=4) as broker:
+@pytest.fixture(params=BROKERS)
+async def broker(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Broker]:
+    async with kafka_broker(request.param, tmp_path / "broker", partitions=4) as broker:
         yield broker
 
 
+@contextlib.asynccontextmanager
+async def services(database_url: str, broker: Broker, logs: Path) -> AsyncIterator[Cluster]:
+    """journeymap's services on `broker`, with the settings it needs."""
+    async with cluster(database_url, broker.bootstrap, logs) as running:
+        running.env.update(broker.service_env)
+        yield running
+
+
 @pytest.fixture
-async def deployment(
-    clean_database: str, broker: BrokerProcess, tmp_path: Path
-) -> AsyncIterator[Cluster]:
-    async with cluster(clean_database, broker.bootstrap, tmp_path) as running:
+async def deployment(clean_database: str, broker: Broker, tmp_path: Path) -> AsyncIterator[Cluster]:
+    async with services(clean_database, broker, tmp_path) as running:
         yield running
 
 
@@ -171,7 +191,7 @@ async def test_an_aggregator_joining_mid_stream_changes_nothing(
 
 
 async def test_broker_outage_gives_503_bounded_memory_and_loses_nothing_acknowledged(
-    deployment: Cluster, broker: BrokerProcess, engine: AsyncEngine
+    deployment: Cluster, broker: Broker, engine: AsyncEngine
 ) -> None:
     ingest = await deployment.start("ingest")
     await deployment.start("aggregator")
@@ -181,7 +201,7 @@ async def test_broker_outage_gives_503_bounded_memory_and_loses_nothing_acknowle
     memory = psutil.Process(ingest.process.pid)
     baseline_rss = memory.memory_info().rss
 
-    await broker.command("refuse")
+    await broker.refuse()
     acknowledged: list[LogEvent] = []
     slowest = 0.0
     async with writer_for(ingest.base_url) as client:
@@ -211,12 +231,46 @@ async def test_broker_outage_gives_503_bounded_memory_and_loses_nothing_acknowle
     )
     assert pending <= 500
 
-    await broker.command("accept")
+    await broker.accept()
     await send_all(ingest.base_url, after)
     await send_all(ingest.base_url, during)  # the clients retry what got 503
 
     await until_all_mapped(engine, len(events))
     await assert_replay_equal(engine, events)
+
+
+async def test_a_poison_record_reaches_the_dead_letter_topic(
+    deployment: Cluster, broker: Broker, engine: AsyncEngine
+) -> None:
+    ingest = await deployment.start("ingest")
+    await deployment.start("aggregator")
+    events = random_events(customers=20, per_customer=5, seed=25)
+    await send_all(ingest.base_url, events[:50])
+    # Not an event: only a producer that skips ingest's validation can write it.
+    producer = AIOKafkaProducer(**broker.connection().producer_options("poisoner"))
+    await producer.start()
+    try:
+        poison = await producer.send_and_wait(TOPIC, b'{"event_id": 7}', key=b"c1")
+    finally:
+        await producer.stop()
+    await send_all(ingest.base_url, events[50:])
+
+    await until_all_mapped(engine, len(events))
+    await assert_replay_equal(engine, events)
+    # journeymap created both topics as configured (Tansu would create a topic it is
+    # sent to with partitions of its own choosing).
+    for topic in (TOPIC, DLQ):
+        assert await topic_partitions(broker.connection(), topic) == [0, 1, 2, 3]
+    # At least once: a retried batch may dead-letter it again, never anything else.
+    dead = await read_records(broker.connection(), DLQ, 1)
+    for record in dead:
+        headers = dict(record.headers)
+        assert record.value == b'{"event_id": 7}'
+        assert record.key == b"c1"
+        assert b"event_id" in headers["reason"]
+        assert headers["source.topic"] == TOPIC.encode()
+        assert headers["source.partition"] == str(poison.partition).encode()
+        assert headers["source.offset"] == str(poison.offset).encode()
 
 
 def _at_least(engine: AsyncEngine, count: int) -> Any:
@@ -227,9 +281,9 @@ def _at_least(engine: AsyncEngine, count: int) -> Any:
 
 
 async def test_an_abandoned_checkout_alerts_on_call_in_distributed_mode(
-    clean_database: str, broker: BrokerProcess, tmp_path: Path
+    clean_database: str, broker: Broker, tmp_path: Path
 ) -> None:
-    async with receiver() as hook, cluster(clean_database, broker.bootstrap, tmp_path) as running:
+    async with receiver() as hook, services(clean_database, broker, tmp_path) as running:
         running.env.update(
             JOURNEYMAP_RULES__CHECKOUT_ABANDON_AFTER="PT1S",
             JOURNEYMAP_RULES__ALLOWED_LATENESS="PT0S",

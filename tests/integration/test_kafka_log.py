@@ -1,34 +1,36 @@
-"""The Kafka log adapters over the wire: real aiokafka client, the test broker, PostgreSQL."""
+"""The Kafka log adapters over the wire: real aiokafka client, the test broker, PostgreSQL.
+The dead-letter topic is also covered on Tansu."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.aggregator.bootstrap import build_aggregator
-from services.aggregator.consumer import Aggregator
-from services.aggregator.dead_letters import KafkaDeadLetters
-from shared.clock import SystemClock
-from shared.config import Settings
 from shared.log.interface import LogEntry, LogUnavailable
 from shared.log.kafka_connection import KafkaConnection
-from shared.log.kafka_reader import KafkaLogReader
 from shared.log.kafka_topics import ensure_topics
 from shared.log.kafka_writer import KafkaLogWriter
-from shared.metrics import Metrics
-from shared.schemas.log_event import LogEvent
 from tests.kafka_broker import KafkaTestBroker
 from tests.support.events import expected_maps, log_event, random_events
+from tests.support.kafka_brokers import BROKERS, kafka_connection_to, read_records
+from tests.support.kafka_log import (
+    DLQ,
+    TOPIC,
+    connected_writer,
+    entries_of,
+    kafka_aggregator,
+    running,
+    started_writer,
+    touchpoint_count,
+    wait_for_touchpoints,
+)
 from tests.support.maps import stored_maps
 from tests.support.polling import eventually
-
-TOPIC = "touchpoints"
-DLQ = "touchpoints.dlq"
 
 # Longer than any deadline of the writer: past it, an append hangs.
 HANG = 10.0
@@ -49,89 +51,12 @@ async def writer(broker: KafkaTestBroker) -> AsyncIterator[KafkaLogWriter]:
         yield writer
 
 
-@contextlib.asynccontextmanager
-async def started_writer(
-    broker: KafkaTestBroker, max_pending: int, backoff: float = 1.0
-) -> AsyncIterator[KafkaLogWriter]:
-    writer = KafkaLogWriter(
-        KafkaConnection(broker.bootstrap),
-        TOPIC,
-        send_timeout=1.5,
-        max_pending=max_pending,
-        backoff=backoff,
-    )
-    await writer.start()
-    try:
-        await eventually(_ready(writer))
-        yield writer
-    finally:
-        await writer.stop()
-
-
-def _ready(writer: KafkaLogWriter) -> Callable[[], Awaitable[bool | None]]:
-    async def probe() -> bool | None:
-        try:
-            await writer.check_ready()
-        except LogUnavailable:
-            return None
-        return True
-
-    return probe
-
-
-def _entries(events: Sequence[LogEvent]) -> list[LogEntry]:
-    return [LogEntry(key=e.identity.encode(), value=e.to_bytes()) for e in events]
-
-
-def _aggregator(engine: AsyncEngine, broker: KafkaTestBroker) -> Aggregator:
-    settings = Settings(consumer_group="g", aggregator_batch_max=200)
-    return build_aggregator(
-        settings,
-        engine=engine,
-        reader=KafkaLogReader(
-            KafkaConnection(broker.bootstrap),
-            TOPIC,
-            "g",
-            engine,
-            session_timeout_ms=3000,
-            heartbeat_interval_ms=300,
-            batch_max=200,
-        ),
-        dead_letters=KafkaDeadLetters(KafkaConnection(broker.bootstrap), DLQ),
-        metrics=Metrics(),
-        clock=SystemClock(),
-    )
-
-
-@contextlib.asynccontextmanager
-async def running(aggregator: Aggregator) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(aggregator.run(stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
-
-
-async def touchpoint_count(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
-        return int(await conn.scalar(text("SELECT count(*) FROM touchpoints")) or 0)
-
-
-async def wait_for_touchpoints(engine: AsyncEngine, count: int) -> None:
-    async def probe() -> bool | None:
-        return await touchpoint_count(engine) >= count or None
-
-    await eventually(probe, within=30)
-
-
 async def test_appends_are_keyed_by_customer_across_partitions(
     broker: KafkaTestBroker, writer: KafkaLogWriter
 ) -> None:
     events = random_events(customers=40, per_customer=5)
 
-    await writer.append(_entries(events))
+    await writer.append(entries_of(events))
 
     stored = broker.records(TOPIC)
     assert sorted(r.value or b"" for r in stored) == sorted(e.to_bytes() for e in events)
@@ -147,10 +72,10 @@ async def test_consumer_group_builds_the_maps_with_offsets_in_postgres(
     broker: KafkaTestBroker, writer: KafkaLogWriter, engine: AsyncEngine
 ) -> None:
     events = random_events(customers=30, per_customer=20, seed=2)
-    await writer.append(_entries(events))
-    await writer.append(_entries(events[:50]))  # the same event ids again: redelivery
+    await writer.append(entries_of(events))
+    await writer.append(entries_of(events[:50]))  # the same event ids again: redelivery
 
-    async with running(_aggregator(engine, broker)):
+    async with running(kafka_aggregator(engine, KafkaConnection(broker.bootstrap))):
         await wait_for_touchpoints(engine, len(events))
 
         async def offsets_stored() -> bool | None:
@@ -171,24 +96,32 @@ async def test_consumer_group_builds_the_maps_with_offsets_in_postgres(
     assert committed == len(events) + 50
 
 
+@pytest.fixture(params=BROKERS)
+async def kafka(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[KafkaConnection]:
+    """The test broker (idempotent producers) or Tansu (producers not idempotent)."""
+    async with kafka_connection_to(request.param, tmp_path, [TOPIC, DLQ]) as connection:
+        yield connection
+
+
 async def test_a_poison_record_goes_to_the_dead_letter_topic(
-    broker: KafkaTestBroker, writer: KafkaLogWriter, engine: AsyncEngine
+    kafka: KafkaConnection, engine: AsyncEngine
 ) -> None:
     before = log_event("before", "product_view", 0)
     after = log_event("after", "add_to_cart", 1)
-    await writer.append(_entries([before]))
-    await writer.append([LogEntry(key=b"c1", value=b'{"event_id": 7}')])
-    await writer.append(_entries([after]))
+    async with connected_writer(kafka, max_pending=5000) as writer:
+        await writer.append(entries_of([before]))
+        await writer.append([LogEntry(key=b"c1", value=b'{"event_id": 7}')])
+        await writer.append(entries_of([after]))
 
-    async with running(_aggregator(engine, broker)):
+    async with running(kafka_aggregator(engine, kafka)):
         await wait_for_touchpoints(engine, 2)
 
-    dead = broker.records(DLQ)
+    dead = await read_records(kafka, DLQ, 1)
     assert len(dead) == 1
     headers = dict(dead[0].headers)
     assert b"event_id" in headers["reason"]
     assert headers["source.topic"] == TOPIC.encode()
-    source = next(r for r in broker.records(TOPIC) if r.value == b'{"event_id": 7}')
+    source = next(r for r in await read_records(kafka, TOPIC, 3) if r.value == b'{"event_id": 7}')
     assert headers["source.partition"] == str(source.partition).encode()
     assert headers["source.offset"] == str(source.offset).encode()
     assert dead[0].value == b'{"event_id": 7}'
@@ -201,7 +134,7 @@ async def test_an_unreachable_broker_fails_appends_within_the_deadline_and_bound
     broker: KafkaTestBroker,
 ) -> None:
     async with started_writer(broker, max_pending=120, backoff=0.0) as writer:
-        await writer.append(_entries([log_event("ok", "page_view", 0)]))
+        await writer.append(entries_of([log_event("ok", "page_view", 0)]))
         broker.refuse_connections(True)
         loop = asyncio.get_running_loop()
 
@@ -210,7 +143,7 @@ async def test_an_unreachable_broker_fails_appends_within_the_deadline_and_bound
             events = [log_event(f"x{n}-{i}", "page_view", 2) for i in range(50)]
             started = loop.time()
             with pytest.raises(LogUnavailable) as refused:
-                await writer.append(_entries(events))
+                await writer.append(entries_of(events))
             # The writer gives up after its send timeout; the margin is for a busy machine.
             assert loop.time() - started < HANG
             bounded += "waiting for Kafka" in str(refused.value)
@@ -228,21 +161,21 @@ async def test_after_a_failure_appends_fail_fast_until_a_probe_succeeds(
     async with started_writer(broker, max_pending=5000, backoff=1.0) as writer:
         broker.refuse_connections(True)
         with pytest.raises(LogUnavailable, match="in time"):
-            await writer.append(_entries([log_event("a", "page_view", 0)]))
+            await writer.append(entries_of([log_event("a", "page_view", 0)]))
 
         # "moments ago": refused from the remembered failure, without waiting on Kafka.
         with pytest.raises(LogUnavailable, match="moments ago"):
-            await writer.append(_entries([log_event("b", "page_view", 0)]))
+            await writer.append(entries_of([log_event("b", "page_view", 0)]))
 
         broker.refuse_connections(False)
         await eventually(_appended(writer), within=30)
-        await writer.append(_entries([log_event("c", "page_view", 0)]))
+        await writer.append(entries_of([log_event("c", "page_view", 0)]))
 
 
 def _appended(writer: KafkaLogWriter) -> Callable[[], Awaitable[bool | None]]:
     async def probe() -> bool | None:
         try:
-            await writer.append(_entries([log_event("back", "page_view", 3)]))
+            await writer.append(entries_of([log_event("back", "page_view", 3)]))
         except LogUnavailable:
             return None
         return True

@@ -1,0 +1,115 @@
+"""The Kafka log's clients as the tests drive them: a writer, an aggregator on a
+consumer group, and the maps' touchpoint count."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.aggregator.bootstrap import build_aggregator
+from services.aggregator.consumer import Aggregator
+from services.aggregator.dead_letters import KafkaDeadLetters
+from shared.clock import SystemClock
+from shared.config import Settings
+from shared.log.interface import LogEntry, LogUnavailable
+from shared.log.kafka_connection import KafkaConnection
+from shared.log.kafka_reader import KafkaLogReader
+from shared.log.kafka_writer import KafkaLogWriter
+from shared.metrics import Metrics
+from shared.schemas.log_event import LogEvent
+from tests.kafka_broker import KafkaTestBroker
+from tests.support.polling import eventually
+
+TOPIC = "touchpoints"
+DLQ = "touchpoints.dlq"
+
+
+@contextlib.asynccontextmanager
+async def started_writer(
+    broker: KafkaTestBroker, max_pending: int, backoff: float = 1.0
+) -> AsyncIterator[KafkaLogWriter]:
+    connection = KafkaConnection(broker.bootstrap)
+    async with connected_writer(connection, max_pending, backoff) as writer:
+        yield writer
+
+
+@contextlib.asynccontextmanager
+async def connected_writer(
+    connection: KafkaConnection, max_pending: int, backoff: float = 1.0
+) -> AsyncIterator[KafkaLogWriter]:
+    writer = KafkaLogWriter(
+        connection,
+        TOPIC,
+        send_timeout=1.5,
+        max_pending=max_pending,
+        backoff=backoff,
+    )
+    await writer.start()
+    try:
+        await eventually(writer_ready(writer))
+        yield writer
+    finally:
+        await writer.stop()
+
+
+def writer_ready(writer: KafkaLogWriter) -> Callable[[], Awaitable[bool | None]]:
+    async def probe() -> bool | None:
+        try:
+            await writer.check_ready()
+        except LogUnavailable:
+            return None
+        return True
+
+    return probe
+
+
+def entries_of(events: Sequence[LogEvent]) -> list[LogEntry]:
+    return [LogEntry(key=e.identity.encode(), value=e.to_bytes()) for e in events]
+
+
+def kafka_aggregator(engine: AsyncEngine, connection: KafkaConnection) -> Aggregator:
+    settings = Settings(consumer_group="g", aggregator_batch_max=200)
+    return build_aggregator(
+        settings,
+        engine=engine,
+        reader=KafkaLogReader(
+            connection,
+            TOPIC,
+            "g",
+            engine,
+            # Generous: a busy machine can starve heartbeats for seconds.
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            batch_max=200,
+        ),
+        dead_letters=KafkaDeadLetters(connection, DLQ),
+        metrics=Metrics(),
+        clock=SystemClock(),
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(aggregator: Aggregator) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(aggregator.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def touchpoint_count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(text("SELECT count(*) FROM touchpoints")) or 0)
+
+
+async def wait_for_touchpoints(engine: AsyncEngine, count: int) -> None:
+    async def probe() -> bool | None:
+        return await touchpoint_count(engine) >= count or None
+
+    await eventually(probe, within=30)
