@@ -11,7 +11,8 @@ from aiokafka import AIOKafkaProducer
 
 from services.aggregator.decode import Poison
 from services.aggregator.sql import dead_letters
-from shared.log.kafka_connection import KafkaConnection
+from shared.log.kafka_connection import PRODUCER_START_SECONDS, KafkaConnection
+from shared.log.kafka_errors import KafkaStartError
 
 
 class DeadLetterSink(Protocol):
@@ -51,7 +52,13 @@ class KafkaDeadLetters:
         if self._producer is None:
             producer = AIOKafkaProducer(**self._connection.producer_options("dead-letters"))
             try:
-                await producer.start()
+                async with asyncio.timeout(PRODUCER_START_SECONDS):
+                    await producer.start()
+            except Exception as error:
+                await producer.stop()
+                raise KafkaStartError(
+                    await self._connection.explain(error, producer=True)
+                ) from error
             except BaseException:
                 await producer.stop()
                 raise

@@ -4,14 +4,27 @@ cluster (TLS, SASL PLAIN or SCRAM, mutual TLS) is configured once."""
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aiokafka.conn import create_conn
+from aiokafka.errors import (
+    AuthenticationFailedError,
+    KafkaConnectionError,
+    SaslAuthenticationFailed,
+    UnknownError,
+)
 from aiokafka.helpers import create_ssl_context
 
 from shared.config import Settings
 from shared.throttled_log import quiet_repeated_kafka_logs
+
+# An idempotent producer's start waits for a producer id; a broker that cannot give
+# one out makes it wait for ever.
+PRODUCER_START_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,45 @@ class KafkaConnection:
             "enable_idempotence": self.enable_idempotence,
             "acks": "all" if self.acks == "all" else int(self.acks),
         }
+
+    async def explain(self, error: BaseException, *, producer: bool = False) -> str:
+        """Why a client could not start, in terms of the settings to look at.
+
+        aiokafka reports any failure to reach the brokers as "Unable to bootstrap";
+        refused credentials or certificates are only logged. One connection made the
+        same way raises the brokers' actual answer."""
+        # A producer's start, past the bootstrap, asks for a producer id and nothing else.
+        if producer and self.enable_idempotence and isinstance(error, TimeoutError | UnknownError):
+            return (
+                f"{self.describe()} answered, but gave the idempotent producer no producer id "
+                f"({error!r}); if the broker cannot give them out "
+                "(some Kafka-compatible brokers, e.g. Tansu), set "
+                "JOURNEYMAP_KAFKA_ENABLE_IDEMPOTENCE=false"
+            )
+        if not isinstance(error, KafkaConnectionError) or self.security_protocol == "PLAINTEXT":
+            return f"{error!r} from {self.describe()}"
+        options = self.options("probe")
+        for name in ("bootstrap_servers", "client_id", "request_timeout_ms"):
+            del options[name]
+        host, _, port = self.bootstrap.split(",")[0].strip().rpartition(":")
+        try:
+            connection = await asyncio.wait_for(create_conn(host, int(port), **options), 10)
+        except (SaslAuthenticationFailed, AuthenticationFailedError) as refused:
+            return (
+                f"{self.describe()} refused the credentials ({refused}): check "
+                "JOURNEYMAP_KAFKA_SASL_USERNAME, JOURNEYMAP_KAFKA_SASL_PASSWORD and "
+                "JOURNEYMAP_KAFKA_SASL_MECHANISM"
+            )
+        except ssl.SSLError as refused:
+            return (
+                f"TLS with {self.describe()} failed ({refused}): check "
+                "JOURNEYMAP_KAFKA_SSL_CAFILE, JOURNEYMAP_KAFKA_SSL_CERTFILE and "
+                "JOURNEYMAP_KAFKA_SSL_KEYFILE"
+            )
+        except Exception as other:  # unreachable, or anything else: say what it was
+            return f"cannot reach {self.describe()}: {other!r}"
+        connection.close()
+        return f"{error!r} from {self.describe()}"
 
     def describe(self) -> str:
         """Where and how it connects, for error messages (no secrets)."""

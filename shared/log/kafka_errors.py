@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
+from shared.errors import JourneymapError
+
+
+class KafkaStartError(JourneymapError):
+    """A Kafka client could not start; the message names the settings to look at."""
+
+    retriable = False
+
 
 def is_retriable_kafka_error(error: BaseException) -> bool:
     if isinstance(error, KafkaTimeoutError | KafkaConnectionError | TimeoutError | OSError):

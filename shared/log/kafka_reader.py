@@ -19,18 +19,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import NoOffsetForPartitionError, OffsetOutOfRangeError
+from aiokafka.errors import KafkaError, NoOffsetForPartitionError, OffsetOutOfRangeError
 from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db.offsets import load_offsets
 from shared.log.interface import LogBatch, LogRecord
 from shared.log.kafka_connection import KafkaConnection
-from shared.log.kafka_errors import is_retriable_kafka_error
+from shared.log.kafka_errors import KafkaStartError, is_retriable_kafka_error
 from shared.log.offset_check import OffsetGap, offset_gap
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,10 @@ class KafkaLogReader:
         # Partitions whose stored offset the log does not follow: not read until reset.
         self._stopped: dict[int, OffsetGap] = {}
         self._rechecked_at = float("-inf")
+        # Per partition: the offset and digest of the last record read, to notice a log
+        # that lost it while this reader holds the partition.
+        self._last_read: dict[int, tuple[int, bytes]] = {}
+        self._verified_at = float("-inf")
         self._consumer_options = {
             **connection.options("aggregator"),
             "group_id": group_id,
@@ -95,11 +101,17 @@ class KafkaLogReader:
 
     async def start(self) -> None:
         if self._ensure_topics is not None:
-            await self._ensure_topics()
+            try:
+                await self._ensure_topics()
+            except KafkaError as error:
+                raise KafkaStartError(await self._connection.explain(error)) from error
         # aiokafka clients belong to the running loop, so the consumer is made here.
         consumer = AIOKafkaConsumer(**self._consumer_options)
         try:
             await consumer.start()
+        except Exception as error:
+            await consumer.stop()
+            raise KafkaStartError(await self._connection.explain(error)) from error
         except BaseException:
             await consumer.stop()
             raise
@@ -174,6 +186,7 @@ class KafkaLogReader:
         while True:
             try:
                 await self._recheck_stopped()
+                await self._verify_running()
                 await self._poll_once()
             except NoOffsetForPartitionError:
                 # Assigned, and not yet sought by the rebalance listener: it is coming.
@@ -215,6 +228,10 @@ class KafkaLogReader:
             start[tp.partition] = handed_out
             records.extend(fresh)
             self._positions[tp.partition] = fresh[-1].offset
+            self._last_read[tp.partition] = (
+                fresh[-1].offset,
+                _digest(fresh[-1].key, fresh[-1].value),
+            )
         return LogBatch(records=records, start_offsets=start)
 
     async def _seek_to_stored(self, partitions: Iterable[TopicPartition]) -> None:
@@ -244,6 +261,7 @@ class KafkaLogReader:
 
     async def _stop(self, tp: TopicPartition, gap: OffsetGap) -> None:
         self._consumer.pause(tp)
+        self._last_read.pop(tp.partition, None)
         # Paused, it fetches nothing; a valid position keeps the consumer from asking
         # for an offset reset it is told never to make.
         self._consumer.seek(tp, (await self._consumer.beginning_offsets([tp]))[tp])
@@ -269,9 +287,16 @@ class KafkaLogReader:
         await self._seek_to_stored([tp for tp in owned if tp.partition in self._stopped])
 
     async def _holds(self, tp: TopicPartition, offset: int) -> bool:
-        """Whether the log still has a record at `offset` (read by a consumer of its own)."""
-        if offset < 0:
-            return False
+        """Whether the log still has a record at `offset`."""
+        return (await self._records_at({tp: offset}))[tp] is not None
+
+    async def _records_at(self, offsets: dict[TopicPartition, int]) -> dict[TopicPartition, Any]:
+        """The record at each offset, or None where the log has none (read by a consumer
+        of its own, outside the group)."""
+        found: dict[TopicPartition, Any] = dict.fromkeys(offsets)
+        wanted = {tp: offset for tp, offset in offsets.items() if offset >= 0}
+        if not wanted:
+            return found
         probe = AIOKafkaConsumer(
             **self._connection.options("offset-check"),
             enable_auto_commit=False,
@@ -279,14 +304,37 @@ class KafkaLogReader:
         )
         await probe.start()
         try:
-            probe.assign([tp])
-            probe.seek(tp, offset)
-            fetched = await probe.getmany(tp, timeout_ms=2000)
-        except OffsetOutOfRangeError:
-            return False
+            probe.assign(list(wanted))
+            for tp, offset in wanted.items():
+                probe.seek(tp, offset)
+            for tp, offset in wanted.items():
+                try:
+                    fetched = await probe.getmany(tp, timeout_ms=2000)
+                except OffsetOutOfRangeError:
+                    continue
+                found[tp] = next((m for m in fetched.get(tp, []) if m.offset == offset), None)
         finally:
             await probe.stop()
-        return any(message.offset == offset for message in fetched.get(tp, []))
+        return found
+
+    async def _verify_running(self) -> None:
+        """Stop partitions whose log lost the last record read (a topic recreated under
+        this reader: a fetch past the new end may just come back empty)."""
+        loop = asyncio.get_running_loop()
+        if not self._last_read or loop.time() - self._verified_at < RECHECK_SECONDS:
+            return
+        self._verified_at = loop.time()
+        last = {
+            TopicPartition(self.topic, p): read
+            for p, read in self._last_read.items()
+            if p in self._positions
+        }
+        found = await self._records_at({tp: offset for tp, (offset, _) in last.items()})
+        for tp, (offset, digest) in last.items():
+            record = found[tp]
+            lost = record is None or _digest(record.key, record.value) != digest
+            if lost and tp.partition in self._positions:  # and not revoked meanwhile
+                await self._stop(tp, _lost(offset))
 
     async def _on_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         # Let the batch in hand commit, so the next owner starts after it.
@@ -294,6 +342,7 @@ class KafkaLogReader:
             await asyncio.wait_for(self._settled.wait(), REVOKE_WAIT_SECONDS)
         for tp in revoked:
             self._stopped.pop(tp.partition, None)
+            self._last_read.pop(tp.partition, None)
             self._positions.pop(tp.partition, None)
             self._committed.pop(tp.partition, None)
         while not self._ready.empty():
@@ -306,6 +355,19 @@ class KafkaLogReader:
             sorted(tp.partition for tp in assigned),
             self.topic,
         )
+
+
+def _digest(key: bytes | None, value: bytes | None) -> bytes:
+    return hashlib.blake2b((key or b"") + b"\0" + (value or b""), digest_size=16).digest()
+
+
+def _lost(offset: int) -> OffsetGap:
+    return OffsetGap(
+        "out_of_range",
+        0,
+        f"the log no longer holds the record at offset {offset} that the maps read: the "
+        "topic was recreated or the log restarted empty",
+    )
 
 
 def _out_of_range(position: int) -> OffsetGap:

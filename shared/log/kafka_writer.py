@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiokafka import AIOKafkaProducer
 
 from shared.log.interface import LogEntry, LogRejected, LogUnavailable
-from shared.log.kafka_connection import KafkaConnection
+from shared.log.kafka_connection import PRODUCER_START_SECONDS, KafkaConnection
 from shared.log.kafka_errors import is_retriable_kafka_error
 from shared.throttled_log import ThrottledLog
 
@@ -63,6 +63,8 @@ class KafkaLogWriter:
         self._pending = 0
         self._reachable_until = float("-inf")
         self._retired: list[asyncio.Task[None]] = []
+        # Why the producer could not connect last time, for readiness.
+        self._unconnected = "connecting"
 
     @property
     def pending(self) -> int:
@@ -89,10 +91,14 @@ class KafkaLogWriter:
             try:
                 if self._ensure_topics is not None:
                     await self._ensure_topics()
-                await producer.start()
+                async with asyncio.timeout(PRODUCER_START_SECONDS):
+                    await producer.start()
             except Exception as error:
                 await producer.stop()
-                warnings.warning("connect", "Kafka producer cannot start yet: %r", error)
+                self._unconnected = await self._connection.explain(error, producer=True)
+                warnings.warning(
+                    "connect", "Kafka producer cannot start yet: %s", self._unconnected
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
@@ -119,7 +125,7 @@ class KafkaLogWriter:
         """Ready when the brokers answered a metadata request in the last moments."""
         producer = self._producer
         if producer is None:
-            raise LogUnavailable("not connected to Kafka yet")
+            raise LogUnavailable(f"not connected to Kafka yet: {self._unconnected}")
         loop = asyncio.get_running_loop()
         if loop.time() < self._reachable_until:
             return

@@ -20,9 +20,12 @@ from typing import Any
 import pytest
 from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaConnectionError, SaslAuthenticationFailed
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.log.interface import LogEntry, LogUnavailable
 from shared.log.kafka_connection import KafkaConnection
+from shared.log.kafka_errors import KafkaStartError
+from shared.log.kafka_reader import KafkaLogReader
 from shared.log.kafka_topics import ensure_topics
 from shared.log.kafka_writer import KafkaLogWriter
 from tests.support.certificates import Authority, new_authority
@@ -183,7 +186,7 @@ async def test_a_client_without_an_accepted_certificate_is_refused(
 
 @pytest.mark.allow_error_logs  # aiokafka logs the refused authentication as an error
 async def test_a_wrong_password_fails_with_an_authentication_error(
-    tmp_path: Path, authority: Authority
+    tmp_path: Path, authority: Authority, engine: AsyncEngine
 ) -> None:
     mechanism = "SCRAM-SHA-256"
     users = {USER: ScramCredential.of(mechanism, PASSWORD)}
@@ -225,18 +228,29 @@ async def test_a_wrong_password_fails_with_an_authentication_error(
             * 2
         )
 
-        # The writer takes it for a broker that is not there yet: it never connects,
-        # and keeps trying (each try one more refused authentication).
+        # journeymap asks that one connection, and names the settings to look at. The
+        # aggregator does not start; ingest keeps trying (each try one more refused
+        # authentication) and its readiness says why.
+        reader = KafkaLogReader(wrong, TOPIC, "g", engine)
+        with pytest.raises(KafkaStartError, match="JOURNEYMAP_KAFKA_SASL_PASSWORD"):
+            await reader.start()
         writer = KafkaLogWriter(wrong, TOPIC)
         await writer.start()
         try:
 
+            async def explained() -> str | None:
+                try:
+                    await writer.check_ready()
+                except LogUnavailable as unready:
+                    return str(unready) if "refused the credentials" in str(unready) else None
+                raise AssertionError("the writer connected with a wrong password")
+
+            assert "JOURNEYMAP_KAFKA_SASL_PASSWORD" in await eventually(explained, within=60)
+
             async def tried_again() -> bool | None:
-                return len(gateway.refused) >= 4 or None
+                return len(gateway.refused) >= 6 or None
 
             await eventually(tried_again, within=60)
-            with pytest.raises(LogUnavailable, match="not connected"):
-                await writer.check_ready()
         finally:
             await writer.stop()
         assert gateway.authenticated == [USER] * len(gateway.authenticated)
