@@ -26,8 +26,6 @@ from shared.log.kafka_errors import is_retriable_kafka_error
 from shared.throttled_log import ThrottledLog
 
 logger = logging.getLogger(__name__)
-# During an outage every send fails: one line per kind a minute, with a count.
-warnings = ThrottledLog(logger)
 
 # How long readiness trusts the broker's last answer, and waits for a new one.
 READY_FOR_SECONDS = 2.0
@@ -63,6 +61,8 @@ class KafkaLogWriter:
         self._pending = 0
         self._reachable_until = float("-inf")
         self._retired: list[asyncio.Task[None]] = []
+        # During an outage every send fails: one line per kind a minute, with a count.
+        self._warnings = ThrottledLog(logger)
         # Why the producer could not connect last time, for readiness.
         self._unconnected = "connecting"
 
@@ -96,7 +96,7 @@ class KafkaLogWriter:
             except Exception as error:
                 await producer.stop()
                 self._unconnected = await self._connection.explain(error, producer=True)
-                warnings.warning(
+                self._warnings.warning(
                     "connect", "Kafka producer cannot start yet: %s", self._unconnected
                 )
                 await asyncio.sleep(delay)
@@ -210,7 +210,7 @@ class KafkaLogWriter:
         self._pending -= 1
         if not delivery.cancelled() and delivery.exception() is not None:
             # The caller may have given up already; the failure must still be seen.
-            warnings.warning("send", "a Kafka send failed: %r", delivery.exception())
+            self._warnings.warning("send", "a Kafka send failed: %r", delivery.exception())
 
 
 def _classified(error: BaseException) -> LogUnavailable | LogRejected:

@@ -13,19 +13,20 @@ import asyncio
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.aggregator.consumer import Aggregator
 from shared.log.kafka_connection import KafkaConnection
 from shared.log.kafka_topics import ensure_topics
 from shared.schemas.log_event import LogEvent
 from tests.kafka_broker import KafkaTestBroker
-from tests.support.events import random_events
 from tests.support.kafka_log import (
+    AFTER,
+    BEFORE,
     DLQ,
     TOPIC,
     entries_of,
     kafka_aggregator,
     running,
     started_writer,
+    stopped_reason,
     touchpoint_count,
     wait_for_touchpoints,
 )
@@ -43,24 +44,10 @@ async def fresh_broker(port: int) -> KafkaTestBroker:
     return broker
 
 
-# One event each for 15 customers: 12 before the log is lost, 3 after.
-EVENTS = random_events(customers=15, per_customer=1)
-BEFORE = [e for e in EVENTS if int(e.identity.split("-")[1]) < 12]
-AFTER = [e for e in EVENTS if e not in BEFORE]
-
-
 async def append(broker: KafkaTestBroker, events: list[LogEvent]) -> int:
     async with started_writer(broker, max_pending=5000) as writer:
         await writer.append(entries_of(events))
     return len(events)
-
-
-async def stopped_reason(aggregator: Aggregator) -> str | None:
-    try:
-        aggregator.check_offsets()
-    except RuntimeError as error:
-        return str(error)
-    return None
 
 
 @pytest.mark.allow_error_logs

@@ -31,6 +31,7 @@ from shared.log.kafka_writer import KafkaLogWriter
 from tests.support.certificates import Authority, new_authority
 from tests.support.kafka_brokers import read_records, topic_partitions
 from tests.support.kafka_gateway import KafkaGateway, ScramCredential
+from tests.support.kafka_log import unready_because
 from tests.support.polling import eventually
 from tests.support.tansu import tansu_broker
 from tests.support.tcp_proxy import Connector
@@ -237,15 +238,8 @@ async def test_a_wrong_password_fails_with_an_authentication_error(
         writer = KafkaLogWriter(wrong, TOPIC)
         await writer.start()
         try:
-
-            async def explained() -> str | None:
-                try:
-                    await writer.check_ready()
-                except LogUnavailable as unready:
-                    return str(unready) if "refused the credentials" in str(unready) else None
-                raise AssertionError("the writer connected with a wrong password")
-
-            assert "JOURNEYMAP_KAFKA_SASL_PASSWORD" in await eventually(explained, within=60)
+            reason = await unready_because(writer, "refused the credentials")
+            assert "JOURNEYMAP_KAFKA_SASL_PASSWORD" in reason
 
             async def tried_again() -> bool | None:
                 return len(gateway.refused) >= 6 or None

@@ -12,36 +12,26 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.aggregator.consumer import Aggregator
-from shared.log.interface import LogUnavailable
 from shared.log.kafka_connection import KafkaConnection
 from shared.log.kafka_writer import KafkaLogWriter
-from tests.support.events import random_events
 from tests.support.kafka_brokers import TANSU, kafka_connection_to
 from tests.support.kafka_log import (
+    AFTER,
+    BEFORE,
     DLQ,
+    EVENTS,
     TOPIC,
     connected_writer,
     entries_of,
     kafka_aggregator,
     running,
+    stopped_reason,
     touchpoint_count,
+    unready_because,
     wait_for_touchpoints,
 )
 from tests.support.polling import eventually
 from tests.support.process import clean_env, run_cli
-
-EVENTS = random_events(customers=15, per_customer=1)
-BEFORE = [e for e in EVENTS if int(e.identity.split("-")[1]) < 12]
-AFTER = [e for e in EVENTS if e not in BEFORE]
-
-
-async def stopped_reason(aggregator: Aggregator) -> str | None:
-    try:
-        aggregator.check_offsets()
-    except RuntimeError as error:
-        return str(error)
-    return None
 
 
 async def recreate(connection: KafkaConnection, topic: str) -> None:
@@ -104,15 +94,7 @@ async def test_an_idempotent_producer_on_a_broker_without_producer_ids_names_the
         writer = KafkaLogWriter(KafkaConnection(connection.bootstrap), TOPIC)
         await writer.start()
         try:
-
-            async def explained() -> str | None:
-                try:
-                    await writer.check_ready()
-                except LogUnavailable as unready:
-                    return str(unready) if "no producer id" in str(unready) else None
-                raise AssertionError("an idempotent producer started on Tansu")
-
-            reason = await eventually(explained, within=60)
+            reason = await unready_because(writer, "no producer id")
         finally:
             await writer.stop()
     assert "JOURNEYMAP_KAFKA_ENABLE_IDEMPOTENCE=false" in reason

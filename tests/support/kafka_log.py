@@ -22,10 +22,16 @@ from shared.log.kafka_writer import KafkaLogWriter
 from shared.metrics import Metrics
 from shared.schemas.log_event import LogEvent
 from tests.kafka_broker import KafkaTestBroker
+from tests.support.events import random_events
 from tests.support.polling import eventually
 
 TOPIC = "touchpoints"
 DLQ = "touchpoints.dlq"
+
+# One event each for 15 customers: 12 before a log is lost, 3 after.
+EVENTS = random_events(customers=15, per_customer=1)
+BEFORE = [e for e in EVENTS if int(e.identity.split("-")[1]) < 12]
+AFTER = [e for e in EVENTS if e not in BEFORE]
 
 
 @contextlib.asynccontextmanager
@@ -113,3 +119,26 @@ async def wait_for_touchpoints(engine: AsyncEngine, count: int) -> None:
         return await touchpoint_count(engine) >= count or None
 
     await eventually(probe, within=30)
+
+
+async def stopped_reason(aggregator: Aggregator) -> str | None:
+    """Why the aggregator's readiness fails over its offsets, or None while it reads all."""
+    try:
+        aggregator.check_offsets()
+    except RuntimeError as error:
+        return str(error)
+    return None
+
+
+async def unready_because(writer: KafkaLogWriter, says: str) -> str:
+    """The writer's readiness failure once it says `says` (it must never be ready)."""
+
+    async def explained() -> str | None:
+        try:
+            await writer.check_ready()
+        except LogUnavailable as unready:
+            return str(unready) if says in str(unready) else None
+        raise AssertionError(f"the writer connected; expected: {says}")
+
+    reason: str = await eventually(explained, within=60)
+    return reason
