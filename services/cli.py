@@ -9,10 +9,10 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import uvicorn
@@ -24,6 +24,9 @@ from shared.config import CONFIG_FILE_VARIABLE, ConfigError, Settings, load_sett
 from shared.gc_tuning import tune_for_batches
 from shared.logs import LogFormat, configure_logging
 from shared.web.server import server_config
+
+if TYPE_CHECKING:
+    from shared.log.kafka_connection import KafkaConnection
 
 logger = logging.getLogger(__name__)
 
@@ -338,39 +341,61 @@ def _kafka_settings(data_dir: Path | None) -> Settings:
     return settings
 
 
-def _log_bounds(settings: Settings) -> dict[int, tuple[int, int]]:
+def _from_kafka(settings: Settings, ask: Callable[[KafkaConnection], Coroutine[Any, Any, T]]) -> T:
+    """Ask the brokers once, from the command line."""
     from aiokafka.errors import KafkaError
 
-    from shared.log.kafka_bounds import log_bounds
     from shared.log.kafka_connection import kafka_connection
 
     connection = kafka_connection(settings)
     try:
-        return asyncio.run(log_bounds(connection, settings.kafka_topic))
+        return asyncio.run(ask(connection))
     except (KafkaError, LookupError) as error:
         raise click.ClickException(
             f"cannot read the log at {connection.describe()}: {error}"
         ) from error
 
 
+def _log_bounds(settings: Settings) -> dict[int, tuple[int, int]]:
+    from shared.log.kafka_bounds import log_bounds
+
+    return _from_kafka(settings, lambda connection: log_bounds(connection, settings.kafka_topic))
+
+
+def _digests_at(settings: Settings, offsets: dict[int, int]) -> dict[int, bytes | None]:
+    """The digest of the record at each partition's offset, None where the log has none."""
+    from aiokafka import TopicPartition
+
+    from shared.log.kafka_bounds import record_digests
+
+    wanted = {TopicPartition(settings.kafka_topic, p): offset for p, offset in offsets.items()}
+    found = _from_kafka(settings, lambda connection: record_digests(connection, wanted))
+    return {tp.partition: digest for tp, digest in found.items()}
+
+
 @offsets.command("show")
 @data_dir_option
 def show_offsets_command(data_dir: Path | None) -> None:
     """Each partition: the offset the maps hold, the log's bounds, and whether they fit."""
-    from shared.db.offsets import NO_OFFSET, stored_offsets
-    from shared.log.offset_check import offset_gap
+    from shared.db.offsets import NO_OFFSET, stored_positions
+    from shared.log.offset_check import StoredPosition, position_gap, record_to_check
 
     settings = _kafka_settings(data_dir)
     topic, group = settings.kafka_topic, settings.consumer_group
     bounds = _log_bounds(settings)
-    stored = _with_engine(settings, lambda engine: stored_offsets(engine, group, topic))
+    stored = _with_engine(settings, lambda engine: stored_positions(engine, group, topic))
+    positions = {p: stored.get(p, StoredPosition(NO_OFFSET, None)) for p in bounds}
+    held = _digests_at(
+        settings,
+        {p: at.offset for p, at in positions.items() if record_to_check(at, *bounds[p])},
+    )
     click.echo(f"topic {topic}, group {group}")
     click.echo("partition\tstored\tlog start\tlog end\tstate")
     for partition, (start, end) in sorted(bounds.items()):
-        last = stored.get(partition, NO_OFFSET)
-        gap = offset_gap(last, start, end)
+        at = positions[partition]
+        gap = position_gap(at, start, end, held.get(partition))
         state = "ok" if gap is None else f"STOPPED: {gap.reason}"
-        click.echo(f"{partition}\t{last}\t{start}\t{end}\t{state}")
+        click.echo(f"{partition}\t{at.offset}\t{start}\t{end}\t{state}")
 
 
 @offsets.command("reset")
@@ -385,7 +410,8 @@ def show_offsets_command(data_dir: Path | None) -> None:
 @data_dir_option
 def reset_offsets_command(partition: int, to: str, data_dir: Path | None) -> None:
     """Store where the maps go on in a partition; a stopped aggregator resumes from it."""
-    from shared.db.offsets import store_offset
+    from shared.db.offsets import store_position
+    from shared.log.offset_check import StoredPosition
 
     settings = _kafka_settings(data_dir)
     topic, group = settings.kafka_topic, settings.consumer_group
@@ -394,7 +420,11 @@ def reset_offsets_command(partition: int, to: str, data_dir: Path | None) -> Non
         raise click.ClickException(f"{topic} has no partition {partition}: {sorted(bounds)}")
     start, end = bounds[partition]
     last = start - 1 if to == "earliest" else end - 1
-    _with_engine(settings, lambda engine: store_offset(engine, group, topic, partition, last))
+    # Skipping to the latest record keeps its digest, so a log recreated before the
+    # next batch is still noticed; before the first record there is nothing to keep.
+    digest = _digests_at(settings, {partition: last})[partition] if last >= start else None
+    position = StoredPosition(last, digest)
+    _with_engine(settings, lambda engine: store_position(engine, group, topic, partition, position))
     skipped = "nothing skipped" if to == "earliest" else f"offsets up to {last} skipped"
     click.echo(
         f"partition {partition} of {topic}: the maps go on after offset {last} "

@@ -114,7 +114,7 @@ class BatchProcessor:
                 await save(store, changes, now, self._policy.rules)
                 await store.keep_poison(decoded.poison)
                 await store.advance_offsets(
-                    batch.start_offsets, batch.end_offsets, changes.watermarks
+                    batch.start_offsets, batch.end_offsets, batch.end_digests, changes.watermarks
                 )
         except BaseException:
             # States were folded in place: the cache no longer holds what is stored.

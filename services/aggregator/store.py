@@ -117,6 +117,7 @@ class Store(Protocol):
         self,
         start: Mapping[int, int],
         end: Mapping[int, int],
+        digests: Mapping[int, bytes],
         watermarks: Mapping[int, datetime],
     ) -> None: ...
 
@@ -315,8 +316,9 @@ class PostgresStore:
         self,
         start: Mapping[int, int],
         end: Mapping[int, int],
+        digests: Mapping[int, bytes],
         watermarks: Mapping[int, datetime],
     ) -> None:
         await offsets.advance(
-            self._conn, self._wiring.group_id, self._wiring.topic, start, end, watermarks
+            self._conn, self._wiring.group_id, self._wiring.topic, start, end, digests, watermarks
         )

@@ -64,6 +64,8 @@ class ConsumerOffset(Base):
     topic: Mapped[str] = mapped_column(Text, primary_key=True)
     partition: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_offset: Mapped[int] = mapped_column(BigInteger)
+    # A digest of the record at last_offset (shared/log/offset_check.py), when known.
+    last_digest: Mapped[bytes | None] = mapped_column(LargeBinary)
     # The partition's event-time watermark (friction timers fire when it passes them).
     watermark: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from shared.errors import JourneymapError
-from shared.log.offset_check import OffsetGap
+from shared.log.offset_check import OffsetGap, record_digest
 
 
 class LogUnavailable(JourneymapError):
@@ -59,6 +59,16 @@ class LogBatch:
         for record in self.records:
             ends[record.partition] = max(ends[record.partition], record.offset)
         return ends
+
+    @property
+    def end_digests(self) -> dict[int, bytes]:
+        """Per partition in the batch: the digest of its last record, stored with the
+        offset so a log that holds another record there later is noticed."""
+        last: dict[int, LogRecord] = {}
+        for record in self.records:
+            if record.partition not in last or record.offset > last[record.partition].offset:
+                last[record.partition] = record
+        return {p: record_digest(r.key, r.value) for p, r in last.items()}
 
 
 class EventLogWriter(Protocol):

@@ -1,12 +1,21 @@
-"""The first and next offsets of each partition of a topic, asked of the brokers by
-clients outside any group (so asking moves no one's offsets)."""
+"""What a topic's log holds: each partition's first and next offsets, and the records
+at given offsets, asked of the brokers by clients outside any group (so asking moves
+no one's offsets)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import OffsetOutOfRangeError
 
 from shared.log.kafka_connection import KafkaConnection
+from shared.log.offset_check import record_digest
+
+# How long to wait for a record the log may hold: a fetch that answers nothing in this
+# time counts as no record there (a busy broker is asked again by the next check).
+RECORD_WAIT_SECONDS = 5.0
 
 
 async def log_bounds(connection: KafkaConnection, topic: str) -> dict[int, tuple[int, int]]:
@@ -20,6 +29,48 @@ async def log_bounds(connection: KafkaConnection, topic: str) -> dict[int, tuple
     finally:
         await consumer.stop()
     return {tp.partition: (starts[tp], ends[tp]) for tp in tps}
+
+
+async def record_digests(
+    connection: KafkaConnection, offsets: dict[TopicPartition, int]
+) -> dict[TopicPartition, bytes | None]:
+    """The digest of the record at each offset, or None where the log has none."""
+    found: dict[TopicPartition, bytes | None] = dict.fromkeys(offsets)
+    wanted = {tp: offset for tp, offset in offsets.items() if offset >= 0}
+    if not wanted:
+        return found
+    probe = AIOKafkaConsumer(
+        **connection.options("offset-check"), enable_auto_commit=False, auto_offset_reset="none"
+    )
+    await probe.start()
+    try:
+        probe.assign(list(wanted))
+        for tp, offset in wanted.items():
+            probe.seek(tp, offset)
+        for tp, offset in wanted.items():
+            found[tp] = await _digest_at(probe, tp, offset)
+    finally:
+        await probe.stop()
+    return found
+
+
+async def _digest_at(probe: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> bytes | None:
+    deadline = asyncio.get_running_loop().time() + RECORD_WAIT_SECONDS
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            fetched = await probe.getmany(tp, timeout_ms=500)
+        except OffsetOutOfRangeError:
+            return None
+        messages = fetched.get(tp, [])
+        if not messages and probe.highwater(tp) is not None:
+            # The broker has answered the fetch: what it sent, if anything, is in hand.
+            messages = (await probe.getmany(tp, timeout_ms=0)).get(tp, [])
+            if not messages:
+                return None
+        if messages:
+            at = next((m for m in messages if m.offset == offset), None)
+            return None if at is None else record_digest(at.key, at.value)
+    return None
 
 
 async def _partitions(connection: KafkaConnection, topic: str) -> list[int]:

@@ -19,21 +19,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError, NoOffsetForPartitionError, OffsetOutOfRangeError
 from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db.offsets import load_offsets
+from shared.db.offsets import load_positions
 from shared.log.interface import LogBatch, LogRecord
+from shared.log.kafka_bounds import record_digests
 from shared.log.kafka_connection import KafkaConnection
 from shared.log.kafka_errors import KafkaStartError, is_retriable_kafka_error
-from shared.log.offset_check import OffsetGap, offset_gap
+from shared.log.offset_check import (
+    OffsetGap,
+    lost_record,
+    position_gap,
+    record_digest,
+    record_to_check,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +235,7 @@ class KafkaLogReader:
             self._positions[tp.partition] = fresh[-1].offset
             self._last_read[tp.partition] = (
                 fresh[-1].offset,
-                _digest(fresh[-1].key, fresh[-1].value),
+                record_digest(fresh[-1].key, fresh[-1].value),
             )
         return LogBatch(records=records, start_offsets=start)
 
@@ -238,26 +243,35 @@ class KafkaLogReader:
         assigned = [tp for tp in partitions if tp.topic == self.topic]
         if not assigned:
             return
-        stored = await load_offsets(
+        stored = await load_positions(
             self._engine, self._group_id, self.topic, [tp.partition for tp in assigned]
         )
         starts = await self._consumer.beginning_offsets(assigned)
         ends = await self._consumer.end_offsets(assigned)
+        held = await record_digests(
+            self._connection,
+            {
+                tp: stored[tp.partition].offset
+                for tp in assigned
+                if record_to_check(stored[tp.partition], starts[tp], ends[tp])
+            },
+        )
         for tp in assigned:
             last = stored[tp.partition]
-            gap = offset_gap(last, starts[tp], ends[tp])
-            if gap is not None and gap.kind == "past_end" and await self._holds(tp, last):
-                gap = None  # the broker's end offset lags its log (Tansu answers so)
+            gap = position_gap(last, starts[tp], ends[tp], held.get(tp))
             if gap is not None:
                 await self._stop(tp, gap)
                 continue
             if self._stopped.pop(tp.partition, None) is not None:
                 logger.warning(
-                    "partition %d of %s goes on after offset %d", tp.partition, self.topic, last
+                    "partition %d of %s goes on after offset %d",
+                    tp.partition,
+                    self.topic,
+                    last.offset,
                 )
-            self._consumer.seek(tp, last + 1)
-            self._positions[tp.partition] = last
-            self._committed[tp.partition] = last
+            self._consumer.seek(tp, last.offset + 1)
+            self._positions[tp.partition] = last.offset
+            self._committed[tp.partition] = last.offset
 
     async def _stop(self, tp: TopicPartition, gap: OffsetGap) -> None:
         self._consumer.pause(tp)
@@ -286,37 +300,6 @@ class KafkaLogReader:
         owned = self._consumer.assignment()
         await self._seek_to_stored([tp for tp in owned if tp.partition in self._stopped])
 
-    async def _holds(self, tp: TopicPartition, offset: int) -> bool:
-        """Whether the log still has a record at `offset`."""
-        return (await self._records_at({tp: offset}))[tp] is not None
-
-    async def _records_at(self, offsets: dict[TopicPartition, int]) -> dict[TopicPartition, Any]:
-        """The record at each offset, or None where the log has none (read by a consumer
-        of its own, outside the group)."""
-        found: dict[TopicPartition, Any] = dict.fromkeys(offsets)
-        wanted = {tp: offset for tp, offset in offsets.items() if offset >= 0}
-        if not wanted:
-            return found
-        probe = AIOKafkaConsumer(
-            **self._connection.options("offset-check"),
-            enable_auto_commit=False,
-            auto_offset_reset="none",
-        )
-        await probe.start()
-        try:
-            probe.assign(list(wanted))
-            for tp, offset in wanted.items():
-                probe.seek(tp, offset)
-            for tp, offset in wanted.items():
-                try:
-                    fetched = await probe.getmany(tp, timeout_ms=2000)
-                except OffsetOutOfRangeError:
-                    continue
-                found[tp] = next((m for m in fetched.get(tp, []) if m.offset == offset), None)
-        finally:
-            await probe.stop()
-        return found
-
     async def _verify_running(self) -> None:
         """Stop partitions whose log lost the last record read (a topic recreated under
         this reader: a fetch past the new end may just come back empty)."""
@@ -329,12 +312,12 @@ class KafkaLogReader:
             for p, read in self._last_read.items()
             if p in self._positions
         }
-        found = await self._records_at({tp: offset for tp, (offset, _) in last.items()})
+        held = await record_digests(
+            self._connection, {tp: offset for tp, (offset, _) in last.items()}
+        )
         for tp, (offset, digest) in last.items():
-            record = found[tp]
-            lost = record is None or _digest(record.key, record.value) != digest
-            if lost and tp.partition in self._positions:  # and not revoked meanwhile
-                await self._stop(tp, _lost(offset))
+            if held[tp] != digest and tp.partition in self._positions:  # and not revoked
+                await self._stop(tp, lost_record(offset))
 
     async def _on_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         # Let the batch in hand commit, so the next owner starts after it.
@@ -355,19 +338,6 @@ class KafkaLogReader:
             sorted(tp.partition for tp in assigned),
             self.topic,
         )
-
-
-def _digest(key: bytes | None, value: bytes | None) -> bytes:
-    return hashlib.blake2b((key or b"") + b"\0" + (value or b""), digest_size=16).digest()
-
-
-def _lost(offset: int) -> OffsetGap:
-    return OffsetGap(
-        "out_of_range",
-        0,
-        f"the log no longer holds the record at offset {offset} that the maps read: the "
-        "topic was recreated or the log restarted empty",
-    )
 
 
 def _out_of_range(position: int) -> OffsetGap:

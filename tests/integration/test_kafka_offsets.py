@@ -8,8 +8,6 @@ rebuilt under the same address).
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,6 +22,8 @@ from tests.support.kafka_log import (
     TOPIC,
     entries_of,
     kafka_aggregator,
+    offsets_command,
+    refill,
     running,
     started_writer,
     stopped_reason,
@@ -31,8 +31,9 @@ from tests.support.kafka_log import (
     wait_for_touchpoints,
 )
 from tests.support.polling import eventually
-from tests.support.process import clean_env, run_cli
 from tests.support.server import free_port
+
+TO_EARLIEST = ("reset", "--partition", "0", "--to", "earliest")
 
 
 async def fresh_broker(port: int) -> KafkaTestBroker:
@@ -76,22 +77,48 @@ async def test_a_log_restarted_empty_stops_the_partition_until_an_operator_reset
             # Held, not skipped: nothing after the stored offset went into the maps.
             assert await touchpoint_count(engine) == first
 
-            env = clean_env(
-                JOURNEYMAP_DATABASE_URL=clean_database,
-                JOURNEYMAP_LOG="kafka",
-                JOURNEYMAP_KAFKA_BOOTSTRAP=broker.bootstrap,
-                JOURNEYMAP_KAFKA_TOPIC=TOPIC,
-                JOURNEYMAP_CONSUMER_GROUP="g",
-            )
-            # The broker answers from this event loop: the command runs beside it.
-            shown = await asyncio.to_thread(run_cli, "offsets", "show", env=env)
-            assert shown.returncode == 0, shown.stderr
+            shown = await offsets_command(clean_database, broker.bootstrap, "show")
             assert "0\t11\t0\t3\tSTOPPED" in shown.stdout
-            reset = await asyncio.to_thread(
-                run_cli, "offsets", "reset", "--partition", "0", "--to", "earliest", env=env
-            )
-            assert reset.returncode == 0, reset.stderr
+            reset = await offsets_command(clean_database, broker.bootstrap, *TO_EARLIEST)
             assert "go on after offset -1" in reset.stdout
+
+            await wait_for_touchpoints(engine, first + later)
+            assert await stopped_reason(aggregator) is None
+        assert await touchpoint_count(engine) == first + later
+    finally:
+        await broker.stop()
+
+
+@pytest.mark.allow_error_logs
+@pytest.mark.timeout(180)
+async def test_a_log_refilled_past_the_stored_offset_while_no_aggregator_ran_stops_too(
+    engine: AsyncEngine, clean_database: str
+) -> None:
+    """Offsets alone cannot tell this log from the old one: the record at the stored
+    offset can, by the digest stored with it."""
+    port = free_port()
+    broker = await fresh_broker(port)
+    try:
+        first = await append(broker, BEFORE)
+        aggregator = kafka_aggregator(engine, KafkaConnection(broker.bootstrap))
+        async with running(aggregator):
+            await wait_for_touchpoints(engine, first)
+    finally:
+        await broker.stop()
+
+    broker = await fresh_broker(port)
+    try:
+        later = await append(broker, refill(first + 5))  # offsets 0..16: past the stored 11
+        aggregator = kafka_aggregator(engine, KafkaConnection(broker.bootstrap))
+        async with running(aggregator):
+            reason = await eventually(lambda: stopped_reason(aggregator), within=30)
+            assert "partition 0 stopped" in reason
+            assert "offset 11 is not the one the maps read" in reason
+            assert await touchpoint_count(engine) == first
+
+            shown = await offsets_command(clean_database, broker.bootstrap, "show")
+            assert "0\t11\t0\t17\tSTOPPED: the record at offset 11" in shown.stdout
+            await offsets_command(clean_database, broker.bootstrap, *TO_EARLIEST)
 
             await wait_for_touchpoints(engine, first + later)
             assert await stopped_reason(aggregator) is None

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.aggregator.sql import offsets
 from shared.db.engine import create_engine, driver_connection
-from shared.db.offsets import StaleConsumer, load_offsets
+from shared.db.offsets import StaleConsumer, load_offsets, load_positions
 from shared.log.interface import LogEntry, LogUnavailable
+from shared.log.offset_check import StoredPosition, record_digest
 from shared.log.postgres import PostgresLogReader, PostgresLogWriter
 from tests.support.tcp_proxy import TcpProxy, connector_for, via_proxy
 
@@ -100,16 +101,22 @@ async def test_concurrent_appends_never_let_the_reader_skip_or_repeat(
 
 async def test_offsets_only_advance_from_where_the_reader_started(engine: AsyncEngine) -> None:
     assert await load_offsets(engine, "g", "t", [0, 1]) == {0: -1, 1: -1}
+    digest = record_digest(b"k", b"v")
     async with engine.begin() as conn:
         await offsets.advance(
-            await driver_connection(conn), "g", "t", {0: -1, 1: -1}, {0: 10, 1: -1}, {}
+            await driver_connection(conn), "g", "t", {0: -1, 1: -1}, {0: 10, 1: -1}, {0: digest}, {}
         )
 
     with pytest.raises(StaleConsumer, match=r"t\[0\] moved past -1"):
         async with engine.begin() as conn:
-            await offsets.advance(await driver_connection(conn), "g", "t", {0: -1}, {0: 20}, {})
+            await offsets.advance(
+                await driver_connection(conn), "g", "t", {0: -1}, {0: 20}, {0: digest}, {}
+            )
 
-    assert await load_offsets(engine, "g", "t", [0, 1]) == {0: 10, 1: -1}
+    assert await load_positions(engine, "g", "t", [0, 1]) == {
+        0: StoredPosition(10, digest),
+        1: StoredPosition(-1, None),
+    }
 
 
 @pytest.mark.allow_error_logs

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from sqlalchemy import text
@@ -22,8 +23,9 @@ from shared.log.kafka_writer import KafkaLogWriter
 from shared.metrics import Metrics
 from shared.schemas.log_event import LogEvent
 from tests.kafka_broker import KafkaTestBroker
-from tests.support.events import random_events
+from tests.support.events import log_event, random_events
 from tests.support.polling import eventually
+from tests.support.process import clean_env, run_cli
 
 TOPIC = "touchpoints"
 DLQ = "touchpoints.dlq"
@@ -32,6 +34,31 @@ DLQ = "touchpoints.dlq"
 EVENTS = random_events(customers=15, per_customer=1)
 BEFORE = [e for e in EVENTS if int(e.identity.split("-")[1]) < 12]
 AFTER = [e for e in EVENTS if e not in BEFORE]
+
+
+def refill(count: int) -> list[LogEvent]:
+    """Events for a log refilled after it was lost: new customers, new event ids."""
+    return [
+        log_event(f"refill-{n}", "page_view", n, customer_id=f"later-{n}") for n in range(count)
+    ]
+
+
+async def offsets_command(
+    database_url: str, bootstrap: str, *args: str, **settings: str
+) -> subprocess.CompletedProcess[str]:
+    """`journeymap offsets ...` for group g on TOPIC, run beside this event loop (a test
+    broker answers from it); `settings` are more JOURNEYMAP_ variables."""
+    env = clean_env(
+        JOURNEYMAP_DATABASE_URL=database_url,
+        JOURNEYMAP_LOG="kafka",
+        JOURNEYMAP_KAFKA_BOOTSTRAP=bootstrap,
+        JOURNEYMAP_KAFKA_TOPIC=TOPIC,
+        JOURNEYMAP_CONSUMER_GROUP="g",
+        **settings,
+    )
+    done = await asyncio.to_thread(run_cli, "offsets", *args, env=env)
+    assert done.returncode == 0, done.stderr
+    return done
 
 
 @contextlib.asynccontextmanager

@@ -338,6 +338,7 @@ class MemoryStore:
         self,
         start: Mapping[int, int],
         end: Mapping[int, int],
+        digests: Mapping[int, bytes],
         watermarks: Mapping[int, datetime],
     ) -> None:
         for partition, offset in end.items():

@@ -19,20 +19,22 @@ async def advance(
     topic: str,
     start: Mapping[int, int],
     end: Mapping[int, int],
+    digests: Mapping[int, bytes],
     watermarks: Mapping[int, datetime],
 ) -> None:
     """Move each partition's stored offset from `start` to `end`, or raise StaleConsumer.
 
-    The partition's event-time watermark is stored with it.
+    The digest of the record at `end` and the partition's event-time watermark are
+    stored with it.
     """
     moved = [p for p, end_offset in sorted(end.items()) if end_offset != start[p]]
     if not moved:
         return
     rows = await conn.fetch(
         "UPDATE consumer_offsets o SET last_offset = m.end_offset, updated_at = now(), "
-        "watermark = GREATEST(o.watermark, m.watermark) "
-        "FROM unnest($3::int[], $4::bigint[], $5::bigint[], $6::timestamptz[]) "
-        "AS m(partition, start_offset, end_offset, watermark) "
+        "last_digest = m.digest, watermark = GREATEST(o.watermark, m.watermark) "
+        "FROM unnest($3::int[], $4::bigint[], $5::bigint[], $6::bytea[], $7::timestamptz[]) "
+        "AS m(partition, start_offset, end_offset, digest, watermark) "
         "WHERE o.group_id = $1 AND o.topic = $2 AND o.partition = m.partition "
         "AND o.last_offset = m.start_offset RETURNING o.partition",
         group_id,
@@ -40,6 +42,7 @@ async def advance(
         moved,
         [start[p] for p in moved],
         [end[p] for p in moved],
+        [digests[p] for p in moved],
         [watermarks.get(p) for p in moved],
     )
     stale = sorted(set(moved) - {row["partition"] for row in rows})
