@@ -33,8 +33,6 @@ from tests.support.kafka_log import (
 from tests.support.polling import eventually
 from tests.support.server import free_port
 
-TO_EARLIEST = ("reset", "--partition", "0", "--to", "earliest")
-
 
 async def fresh_broker(port: int) -> KafkaTestBroker:
     broker = KafkaTestBroker(port=port, auto_create_topics=False)
@@ -53,8 +51,27 @@ async def append(broker: KafkaTestBroker, events: list[LogEvent]) -> int:
 
 @pytest.mark.allow_error_logs
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize(
+    ("after", "reason_says", "show_says"),
+    [
+        # The new log ends before the stored offset 11.
+        (AFTER, "the log ends at 3", "0\t11\t0\t3\tSTOPPED: the maps hold offsets up to 11"),
+        # New traffic passed offset 11 before an aggregator started: offsets alone
+        # cannot tell this log from the old one, the digest stored with 11 can.
+        (
+            refill(len(BEFORE) + 5),
+            "offset 11 is not the one the maps read",
+            "0\t11\t0\t17\tSTOPPED: the record at offset 11",
+        ),
+    ],
+    ids=["shorter", "refilled-past-the-stored-offset"],
+)
 async def test_a_log_restarted_empty_stops_the_partition_until_an_operator_resets_it(
-    engine: AsyncEngine, clean_database: str
+    engine: AsyncEngine,
+    clean_database: str,
+    after: list[LogEvent],
+    reason_says: str,
+    show_says: str,
 ) -> None:
     port = free_port()
     broker = await fresh_broker(port)
@@ -68,57 +85,21 @@ async def test_a_log_restarted_empty_stops_the_partition_until_an_operator_reset
 
     broker = await fresh_broker(port)  # the same address, an empty log
     try:
-        later = await append(broker, AFTER)
+        later = await append(broker, after)
         aggregator = kafka_aggregator(engine, KafkaConnection(broker.bootstrap))
         async with running(aggregator):
             reason = await eventually(lambda: stopped_reason(aggregator), within=30)
             assert "partition 0 stopped" in reason
-            assert "the log ends at 3" in reason
+            assert reason_says in reason
             # Held, not skipped: nothing after the stored offset went into the maps.
             assert await touchpoint_count(engine) == first
 
             shown = await offsets_command(clean_database, broker.bootstrap, "show")
-            assert "0\t11\t0\t3\tSTOPPED" in shown.stdout
-            reset = await offsets_command(clean_database, broker.bootstrap, *TO_EARLIEST)
+            assert show_says in shown.stdout
+            reset = await offsets_command(
+                clean_database, broker.bootstrap, "reset", "--partition", "0", "--to", "earliest"
+            )
             assert "go on after offset -1" in reset.stdout
-
-            await wait_for_touchpoints(engine, first + later)
-            assert await stopped_reason(aggregator) is None
-        assert await touchpoint_count(engine) == first + later
-    finally:
-        await broker.stop()
-
-
-@pytest.mark.allow_error_logs
-@pytest.mark.timeout(180)
-async def test_a_log_refilled_past_the_stored_offset_while_no_aggregator_ran_stops_too(
-    engine: AsyncEngine, clean_database: str
-) -> None:
-    """Offsets alone cannot tell this log from the old one: the record at the stored
-    offset can, by the digest stored with it."""
-    port = free_port()
-    broker = await fresh_broker(port)
-    try:
-        first = await append(broker, BEFORE)
-        aggregator = kafka_aggregator(engine, KafkaConnection(broker.bootstrap))
-        async with running(aggregator):
-            await wait_for_touchpoints(engine, first)
-    finally:
-        await broker.stop()
-
-    broker = await fresh_broker(port)
-    try:
-        later = await append(broker, refill(first + 5))  # offsets 0..16: past the stored 11
-        aggregator = kafka_aggregator(engine, KafkaConnection(broker.bootstrap))
-        async with running(aggregator):
-            reason = await eventually(lambda: stopped_reason(aggregator), within=30)
-            assert "partition 0 stopped" in reason
-            assert "offset 11 is not the one the maps read" in reason
-            assert await touchpoint_count(engine) == first
-
-            shown = await offsets_command(clean_database, broker.bootstrap, "show")
-            assert "0\t11\t0\t17\tSTOPPED: the record at offset 11" in shown.stdout
-            await offsets_command(clean_database, broker.bootstrap, *TO_EARLIEST)
 
             await wait_for_touchpoints(engine, first + later)
             assert await stopped_reason(aggregator) is None
