@@ -132,8 +132,16 @@ async def test_a_client_authenticates_with_scram_over_tls_and_produces_and_consu
 async def test_a_client_authenticates_with_a_client_certificate(
     tmp_path: Path, authority: Authority
 ) -> None:
+    async with secured_tansu(
+        tmp_path, mutual_tls(authority), tls=authority.server_context(client_certificates=True)
+    ) as (connection, _):
+        await produce_and_consume(connection)
+
+
+def mutual_tls(authority: Authority) -> KafkaConnection:
+    """journeymap's settings for a cluster that demands a client certificate."""
     client = authority.client_certificate("journeymap-ingest")
-    connection = KafkaConnection(
+    return KafkaConnection(
         "unused:0",
         security_protocol="SSL",
         ssl_cafile=authority.cafile,
@@ -141,10 +149,6 @@ async def test_a_client_authenticates_with_a_client_certificate(
         ssl_keyfile=client.keyfile,
         enable_idempotence=False,
     )
-    async with secured_tansu(
-        tmp_path, connection, tls=authority.server_context(client_certificates=True)
-    ) as (connection, _):
-        await produce_and_consume(connection)
 
 
 @pytest.mark.allow_error_logs  # aiokafka logs each connection the listener refuses
@@ -152,17 +156,8 @@ async def test_a_client_authenticates_with_a_client_certificate(
 async def test_a_client_without_an_accepted_certificate_is_refused(
     tmp_path: Path, authority: Authority, certificate: str
 ) -> None:
-    good = authority.client_certificate("journeymap-ingest")
-    template = KafkaConnection(
-        "unused:0",
-        security_protocol="SSL",
-        ssl_cafile=authority.cafile,
-        ssl_certfile=good.certfile,
-        ssl_keyfile=good.keyfile,
-        enable_idempotence=False,
-    )
     async with secured_tansu(
-        tmp_path, template, tls=authority.server_context(client_certificates=True)
+        tmp_path, mutual_tls(authority), tls=authority.server_context(client_certificates=True)
     ) as (connection, _):
         if certificate == "none":
             refused = KafkaConnection(
