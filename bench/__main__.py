@@ -18,6 +18,7 @@ from bench import (
     journey_query,
     kafka,
     latency,
+    offset_check,
     realistic,
 )
 from bench.report import Row, table, write_json
@@ -31,6 +32,7 @@ BENCHMARKS: dict[str, Callable[[float], list[Row]]] = {
     "latency": latency.run,
     "kafka": kafka.run,
     "dashboards": dashboards.run,
+    "offset-check": offset_check.run,
 }
 
 
