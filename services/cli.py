@@ -423,6 +423,11 @@ def reset_offsets_command(partition: int, to: str, data_dir: Path | None) -> Non
     # Skipping to the latest record keeps its digest, so a log recreated before the
     # next batch is still noticed; before the first record there is nothing to keep.
     digest = _digests_at(settings, {partition: last})[partition] if last >= start else None
+    if last >= start and digest is None:
+        raise click.ClickException(
+            f"the log says it ends at {end} but holds no record at offset {last}: "
+            "nothing stored; run `journeymap offsets show` and try again"
+        )
     position = StoredPosition(last, digest)
     _with_engine(settings, lambda engine: store_position(engine, group, topic, partition, position))
     skipped = "nothing skipped" if to == "earliest" else f"offsets up to {last} skipped"

@@ -34,7 +34,9 @@ async def log_bounds(connection: KafkaConnection, topic: str) -> dict[int, tuple
 async def record_digests(
     connection: KafkaConnection, offsets: dict[TopicPartition, int]
 ) -> dict[TopicPartition, bytes | None]:
-    """The digest of the record at each offset, or None where the log has none."""
+    """The digest of the record at each offset, or None where the log has none.
+
+    Raises RecordUnread where the brokers did not say in time."""
     found: dict[TopicPartition, bytes | None] = dict.fromkeys(offsets)
     wanted = {tp: offset for tp, offset in offsets.items() if offset >= 0}
     if not wanted:
@@ -42,8 +44,8 @@ async def record_digests(
     probe = AIOKafkaConsumer(
         **connection.options("offset-check"), enable_auto_commit=False, auto_offset_reset="none"
     )
-    await probe.start()
     try:
+        await probe.start()
         probe.assign(list(wanted))
         for tp, offset in wanted.items():
             probe.seek(tp, offset)
@@ -54,6 +56,10 @@ async def record_digests(
     return found
 
 
+class RecordUnread(LookupError):
+    """The brokers did not answer whether they hold a record: nothing can be judged."""
+
+
 async def _digest_at(probe: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> bytes | None:
     deadline = asyncio.get_running_loop().time() + RECORD_WAIT_SECONDS
     while asyncio.get_running_loop().time() < deadline:
@@ -62,15 +68,19 @@ async def _digest_at(probe: AIOKafkaConsumer, tp: TopicPartition, offset: int) -
         except OffsetOutOfRangeError:
             return None
         messages = fetched.get(tp, [])
-        if not messages and probe.highwater(tp) is not None:
-            # The broker has answered the fetch: what it sent, if anything, is in hand.
-            messages = (await probe.getmany(tp, timeout_ms=0)).get(tp, [])
-            if not messages:
-                return None
         if messages:
-            at = next((m for m in messages if m.offset == offset), None)
-            return None if at is None else record_digest(at.key, at.value)
-    return None
+            # Fetches start at the sought offset: a first record after it means none there.
+            at = messages[0]
+            return record_digest(at.key, at.value) if at.offset == offset else None
+        highwater = probe.highwater(tp)
+        if highwater is not None and offset >= highwater:
+            return None  # the broker answered: its log ends before the offset
+        # No answer yet, or an empty one for a record the log holds (a response that
+        # filled up on other partitions): fetch again.
+    raise RecordUnread(
+        f"the log did not hand out the record at offset {offset} of {tp.topic}[{tp.partition}] "
+        f"within {RECORD_WAIT_SECONDS:.0f} s"
+    )
 
 
 async def _partitions(connection: KafkaConnection, topic: str) -> list[int]:

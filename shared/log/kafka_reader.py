@@ -29,15 +29,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db.offsets import load_positions
 from shared.log.interface import LogBatch, LogRecord
-from shared.log.kafka_bounds import record_digests
+from shared.log.kafka_bounds import RecordUnread, record_digests
 from shared.log.kafka_connection import KafkaConnection
 from shared.log.kafka_errors import KafkaStartError, is_retriable_kafka_error
 from shared.log.offset_check import (
     OffsetGap,
+    StoredPosition,
     lost_record,
     position_gap,
     record_digest,
     record_to_check,
+    unchecked,
 )
 
 logger = logging.getLogger(__name__)
@@ -246,19 +248,15 @@ class KafkaLogReader:
         stored = await load_positions(
             self._engine, self._group_id, self.topic, [tp.partition for tp in assigned]
         )
-        starts = await self._consumer.beginning_offsets(assigned)
-        ends = await self._consumer.end_offsets(assigned)
-        held = await record_digests(
-            self._connection,
-            {
-                tp: stored[tp.partition].offset
-                for tp in assigned
-                if record_to_check(stored[tp.partition], starts[tp], ends[tp])
-            },
-        )
+        try:
+            gaps = await self._judge(assigned, stored)
+        except Exception as error:  # raised in a rebalance listener, it would stall silently
+            for tp in assigned:
+                await self._stop(tp, unchecked(error))
+            return
         for tp in assigned:
             last = stored[tp.partition]
-            gap = position_gap(last, starts[tp], ends[tp], held.get(tp))
+            gap = gaps[tp]
             if gap is not None:
                 await self._stop(tp, gap)
                 continue
@@ -272,23 +270,56 @@ class KafkaLogReader:
             self._consumer.seek(tp, last.offset + 1)
             self._positions[tp.partition] = last.offset
             self._committed[tp.partition] = last.offset
+            if last.digest is not None:
+                # Checked again while held, also before this reader reads anything.
+                self._last_read[tp.partition] = (last.offset, last.digest)
+
+    async def _judge(
+        self, assigned: list[TopicPartition], stored: dict[int, StoredPosition]
+    ) -> dict[TopicPartition, OffsetGap | None]:
+        """Per partition: why its stored offset cannot go on, or None."""
+        starts = await self._consumer.beginning_offsets(assigned)
+        ends = await self._consumer.end_offsets(assigned)
+        held = await record_digests(
+            self._connection,
+            {
+                tp: stored[tp.partition].offset
+                for tp in assigned
+                if record_to_check(stored[tp.partition], starts[tp], ends[tp])
+            },
+        )
+        return {
+            tp: position_gap(stored[tp.partition], starts[tp], ends[tp], held.get(tp))
+            for tp in assigned
+        }
 
     async def _stop(self, tp: TopicPartition, gap: OffsetGap) -> None:
         self._consumer.pause(tp)
         self._last_read.pop(tp.partition, None)
-        # Paused, it fetches nothing; a valid position keeps the consumer from asking
-        # for an offset reset it is told never to make.
-        self._consumer.seek(tp, (await self._consumer.beginning_offsets([tp]))[tp])
         self._positions.pop(tp.partition, None)
+        # Paused, it fetches nothing; a valid position keeps the consumer from asking
+        # for an offset reset it is told never to make (without one, polls wait).
+        with contextlib.suppress(Exception):
+            self._consumer.seek(tp, (await self._consumer.beginning_offsets([tp]))[tp])
         if tp.partition not in self._stopped:
-            logger.error(
-                "partition %d of %s stopped: %s. Nothing after it is read until an "
-                "operator runs `journeymap offsets reset --partition %d --to earliest|latest`",
-                tp.partition,
-                self.topic,
-                gap.reason,
-                tp.partition,
-            )
+            if gap.kind == "unchecked":
+                logger.warning(
+                    "partition %d of %s waits: %s; asking again every %.0f s",
+                    tp.partition,
+                    self.topic,
+                    gap.reason,
+                    RECHECK_SECONDS,
+                )
+            else:
+                logger.error(
+                    "partition %d of %s stopped: %s. Nothing after it is read until an "
+                    "operator runs `journeymap offsets reset --partition %d --to "
+                    "earliest|latest`",
+                    tp.partition,
+                    self.topic,
+                    gap.reason,
+                    tp.partition,
+                )
         self._stopped[tp.partition] = gap
 
     async def _recheck_stopped(self) -> None:
@@ -312,9 +343,13 @@ class KafkaLogReader:
             for p, read in self._last_read.items()
             if p in self._positions
         }
-        held = await record_digests(
-            self._connection, {tp: offset for tp, (offset, _) in last.items()}
-        )
+        try:
+            held = await record_digests(
+                self._connection, {tp: offset for tp, (offset, _) in last.items()}
+            )
+        except (RecordUnread, KafkaError) as error:
+            logger.info("could not check the last records read, asking again: %r", error)
+            return
         for tp, (offset, digest) in last.items():
             if held[tp] != digest and tp.partition in self._positions:  # and not revoked
                 await self._stop(tp, lost_record(offset))

@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
-GapKind = Literal["past_end", "before_start", "out_of_range", "replaced"]
+GapKind = Literal["past_end", "before_start", "out_of_range", "replaced", "unchecked"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,4 +98,11 @@ def lost_record(offset: int) -> OffsetGap:
         0,
         f"the log no longer holds the record at offset {offset} that the maps read: the "
         "topic was recreated or the log restarted empty",
+    )
+
+
+def unchecked(error: BaseException) -> OffsetGap:
+    """The log could not be asked: not a verdict, so the partition waits and asks again."""
+    return OffsetGap(
+        "unchecked", 0, f"could not check the stored offset against the log: {error!r}"
     )

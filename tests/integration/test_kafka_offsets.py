@@ -34,11 +34,11 @@ from tests.support.polling import eventually
 from tests.support.server import free_port
 
 
-async def fresh_broker(port: int) -> KafkaTestBroker:
+async def fresh_broker(port: int, partitions: int = 1) -> KafkaTestBroker:
     broker = KafkaTestBroker(port=port, auto_create_topics=False)
     await broker.start()
     await ensure_topics(
-        KafkaConnection(broker.bootstrap), [TOPIC, DLQ], partitions=1, replication_factor=1
+        KafkaConnection(broker.bootstrap), [TOPIC, DLQ], partitions=partitions, replication_factor=1
     )
     return broker
 
@@ -103,6 +103,49 @@ async def test_a_log_restarted_empty_stops_the_partition_until_an_operator_reset
 
             await wait_for_touchpoints(engine, first + later)
             assert await stopped_reason(aggregator) is None
+        assert await touchpoint_count(engine) == first + later
+    finally:
+        await broker.stop()
+
+
+@pytest.mark.allow_error_logs  # aiokafka logs the refused connections
+@pytest.mark.timeout(180)
+async def test_a_log_that_cannot_be_asked_on_assignment_holds_the_partitions_until_it_can(
+    engine: AsyncEngine,
+) -> None:
+    """A check that fails inside the rebalance listener must not leave its partitions
+    unread and unnoticed: they wait, readiness says why, and they go on once the log
+    answers."""
+    broker = await fresh_broker(free_port(), partitions=2)
+    try:
+        first = await append(broker, BEFORE)
+        assert all(broker.high_watermark(TOPIC, p) > 0 for p in (0, 1))
+        connection = KafkaConnection(broker.bootstrap)
+        staying = kafka_aggregator(engine, connection)
+        async with running(staying):
+            async with running(kafka_aggregator(engine, connection)):
+                await wait_for_touchpoints(engine, first)
+
+                async def split() -> bool | None:
+                    owned = broker.group_assignments("g").values()
+                    return sorted(len(partitions) for partitions in owned) == [1, 1] or None
+
+                await eventually(split, within=60)
+                # Open connections stay; the record check's own client cannot connect.
+                broker.refuse_connections(keep_open=True)
+            # The other member left: this one takes both partitions, cannot check them.
+            reason = await eventually(lambda: stopped_reason(staying), within=60)
+            assert "could not check the stored offset against the log" in reason
+            assert await touchpoint_count(engine) == first
+
+            broker.refuse_connections(False)
+
+            async def going_on() -> bool | None:
+                return await stopped_reason(staying) is None or None
+
+            await eventually(going_on, within=60)
+            later = await append(broker, AFTER)
+            await wait_for_touchpoints(engine, first + later)
         assert await touchpoint_count(engine) == first + later
     finally:
         await broker.stop()

@@ -178,11 +178,13 @@ class KafkaTestBroker(LoopOwned):
     # -- faults --------------------------------------------------------------------------
 
     @on_owner_loop
-    def refuse_connections(self, refuse: bool = True) -> None:
-        """True: stop listening and drop every connection; False: listen again, same port."""
+    def refuse_connections(self, refuse: bool = True, *, keep_open: bool = False) -> None:
+        """True: stop listening and drop every connection (with `keep_open`, only refuse
+        new ones); False: listen again, same port."""
         if refuse:
             self._listener.close()
-            self.drop_connections()
+            if not keep_open:
+                self.drop_connections()
             log.info("refusing connections on port %d", self.port)
         else:
             self._listener.open()
