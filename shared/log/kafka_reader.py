@@ -129,8 +129,8 @@ class KafkaLogReader:
     async def stop(self) -> None:
         await self._stop_poller()
         if self._consumer_instance is not None:
-            await self._consumer_instance.stop()  # leaves the group: the rest rebalance at once
-            self._consumer_instance = None
+            consumer, self._consumer_instance = self._consumer_instance, None
+            await _stop_consumer(consumer)  # leaves the group: the rest rebalance at once
 
     async def read(self, max_records: int, max_wait_seconds: float) -> LogBatch:
         if self._poller is not None and self._poller.done():
@@ -393,6 +393,26 @@ def _record(message: object) -> LogRecord:
         value=message.value,  # type: ignore[attr-defined]
         headers=tuple(message.headers),  # type: ignore[attr-defined]
     )
+
+
+async def _stop_consumer(consumer: AIOKafkaConsumer) -> None:
+    """Stop `consumer`, also while the brokers are unreachable.
+
+    aiokafka 0.14 cancels its in-flight fetches on stop and awaits them; one waiting out
+    its retry backoff re-raises that cancellation. It is not a cancellation of the
+    caller, so it must not abort the service's shutdown: the group was left already,
+    and the stored offsets are in PostgreSQL.
+    """
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        logger.warning(
+            "the Kafka consumer stopped without closing its connections "
+            "(a fetch was retrying: brokers unreachable?); they close with the process"
+        )
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

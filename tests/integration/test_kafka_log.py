@@ -181,3 +181,28 @@ def _appended(writer: KafkaLogWriter) -> Callable[[], Awaitable[bool | None]]:
         return True
 
     return probe
+
+
+@pytest.mark.allow_error_logs  # aiokafka logs the failed fetches
+async def test_an_aggregator_stops_cleanly_while_the_brokers_are_unreachable(
+    broker: KafkaTestBroker,
+    writer: KafkaLogWriter,
+    engine: AsyncEngine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """aiokafka 0.14 re-raises the cancellation of a fetch that waits out its retry
+    backoff when the consumer stops; a SIGTERM during an outage must still stop the
+    aggregator cleanly, with every stored offset kept."""
+    events = random_events(customers=10, per_customer=3, seed=5)
+    await writer.append(entries_of(events))
+    aggregator = kafka_aggregator(engine, KafkaConnection(broker.bootstrap))
+    async with running(aggregator):
+        await wait_for_touchpoints(engine, len(events))
+        broker.refuse_connections(True)
+
+        async def fetches_failing() -> bool | None:
+            return any("Failed fetch messages" in r.getMessage() for r in caplog.records) or None
+
+        await eventually(fetches_failing, within=60)
+    # Leaving `running` awaited the aggregator's stop: it returned instead of raising.
+    assert await touchpoint_count(engine) == len(events)
