@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import OffsetOutOfRangeError
 
 from shared.log.kafka_connection import KafkaConnection
+from shared.log.kafka_stop import stop_consumer
 from shared.log.offset_check import record_digest
 
 # How long to wait for a record the log may hold: a fetch that answers nothing in this
@@ -27,7 +28,7 @@ async def log_bounds(connection: KafkaConnection, topic: str) -> dict[int, tuple
         starts = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps)
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)
     return {tp.partition: (starts[tp], ends[tp]) for tp in tps}
 
 
@@ -52,7 +53,7 @@ async def record_digests(
         for tp, offset in wanted.items():
             found[tp] = await _digest_at(probe, tp, offset)
     finally:
-        await probe.stop()
+        await stop_consumer(probe)
     return found
 
 

@@ -32,6 +32,7 @@ from shared.log.interface import LogBatch, LogRecord
 from shared.log.kafka_bounds import RecordUnread, record_digests
 from shared.log.kafka_connection import KafkaConnection
 from shared.log.kafka_errors import KafkaStartError, is_retriable_kafka_error
+from shared.log.kafka_stop import stop_consumer
 from shared.log.offset_check import (
     OffsetGap,
     StoredPosition,
@@ -117,10 +118,10 @@ class KafkaLogReader:
         try:
             await consumer.start()
         except Exception as error:
-            await consumer.stop()
+            await stop_consumer(consumer)
             raise KafkaStartError(await self._connection.explain(error)) from error
         except BaseException:
-            await consumer.stop()
+            await stop_consumer(consumer)
             raise
         self._consumer_instance = consumer
         self._consumer.subscribe([self.topic], listener=_Rebalance(self))
@@ -130,7 +131,7 @@ class KafkaLogReader:
         await self._stop_poller()
         if self._consumer_instance is not None:
             consumer, self._consumer_instance = self._consumer_instance, None
-            await _stop_consumer(consumer)  # leaves the group: the rest rebalance at once
+            await stop_consumer(consumer)  # leaves the group: the rest rebalance at once
 
     async def read(self, max_records: int, max_wait_seconds: float) -> LogBatch:
         if self._poller is not None and self._poller.done():
@@ -393,26 +394,6 @@ def _record(message: object) -> LogRecord:
         value=message.value,  # type: ignore[attr-defined]
         headers=tuple(message.headers),  # type: ignore[attr-defined]
     )
-
-
-async def _stop_consumer(consumer: AIOKafkaConsumer) -> None:
-    """Stop `consumer`, also while the brokers are unreachable.
-
-    aiokafka 0.14 cancels its in-flight fetches on stop and awaits them; one waiting out
-    its retry backoff re-raises that cancellation. It is not a cancellation of the
-    caller, so it must not abort the service's shutdown: the group was left already,
-    and the stored offsets are in PostgreSQL.
-    """
-    try:
-        await consumer.stop()
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise
-        logger.warning(
-            "the Kafka consumer stopped without closing its connections "
-            "(a fetch was retrying: brokers unreachable?); they close with the process"
-        )
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
